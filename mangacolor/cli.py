@@ -1,0 +1,44 @@
+"""The `mangacolor` command: one entry point, one subcommand per job.
+
+Subcommand modules are imported only when their command runs (their parsers are
+light), so `mangacolor --help` is fast and the serving side never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module with configure(parser), one-line help)
+COMMANDS = {
+    "data": ("training.data.cli", "fetch, build and inspect datasets"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mangacolor",
+        description="Colour manga pages and line art: build datasets, train, evaluate, export and serve.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_, description=help_)
+        importlib.import_module(module).configure(sp)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

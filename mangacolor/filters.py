@@ -1,0 +1,74 @@
+"""Small float image filters in numpy (Pillow's filters do not take float images)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """1-D normalised Gaussian, radius 3 sigma."""
+    radius = max(1, int(np.ceil(3.0 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / max(sigma, 1e-6)) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
+def _convolve_axis(img: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    r = len(kernel) // 2
+    pad = [(0, 0)] * img.ndim
+    pad[axis] = (r, r)
+    p = np.pad(img, pad, mode="reflect" if img.shape[axis] > r else "edge")
+    n = img.shape[axis]
+    out = np.zeros_like(img, dtype=np.float32)
+    for i, w in enumerate(kernel):  # len(kernel) vector ops, no big temporaries
+        out += w * np.take(p, np.arange(i, i + n), axis=axis)
+    return out
+
+
+def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) float -> (H, W) float32 Gaussian blur, reflected borders."""
+    k = gaussian_kernel(sigma)
+    return _convolve_axis(_convolve_axis(img.astype(np.float32), k, 0), k, 1)
+
+
+def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
+    """(H, W) -> mean over a (2r+1)^2 window, via an integral image (edges clamp)."""
+    img = img.astype(np.float64)
+    p = np.pad(img, radius + 1, mode="edge")
+    s = p.cumsum(0).cumsum(1)
+    k = 2 * radius + 1
+    h, w = img.shape
+    total = s[k:k + h, k:k + w] - s[0:h, k:k + w] - s[k:k + h, 0:w] + s[0:h, 0:w]
+    return (total / (k * k)).astype(np.float32)
+
+
+def resize_plane(plane: np.ndarray, size_hw: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:
+    """(H, W) float -> (h, w) float32 with Pillow's float resampling."""
+    h, w = size_hw
+    if plane.shape == (h, w):
+        return plane.astype(np.float32, copy=False)
+    im = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))  # mode F
+    return np.asarray(im.resize((w, h), resample), dtype=np.float32)
+
+
+def resize_planes(planes: np.ndarray, size_hw: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:
+    """(C, H, W) float -> (C, h, w) float32."""
+    return np.stack([resize_plane(p, size_hw, resample) for p in planes])
+
+
+def min_filter(img: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float: local minimum over size x size (thickens dark lines)."""
+    r = size // 2
+    p = np.pad(img, r, mode="edge")
+    h, w = img.shape
+    out = img.copy()
+    for dy in range(size):
+        for dx in range(size):
+            np.minimum(out, p[dy:dy + h, dx:dx + w], out=out)
+    return out
+
+
+def max_filter(img: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float: local maximum over size x size (thins dark lines)."""
+    return -min_filter(-img, size)

@@ -1,0 +1,1 @@
+"""Serving: the ONNX Runtime inference path and the BentoML service (no torch)."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: a generated source tree and a dataset built from it once per session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory):
+    from tests.fixtures import make_sources
+
+    return make_sources(tmp_path_factory.mktemp("sources"))
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(sources, tmp_path_factory):
+    """A dataset built by the real CLI from the generated sources."""
+    from mangacolor.cli import main
+
+    out = tmp_path_factory.mktemp("dataset")
+    rc = main(["data", "build", str(sources["pairs"]), str(sources["clips"]), "--out", str(out),
+               "--workers", "1", "--license", "CC0 (test fixture)"])
+    assert rc == 0
+    return out

@@ -1,0 +1,1 @@
+"""Training package (PyTorch): datasets, the colorizer network, the trainer and its tools."""

@@ -1,0 +1,1 @@
+"""Dataset fetching, building, cleaning, visualizing and loading."""
