@@ -13,6 +13,9 @@ import sys
 # name -> (module with configure(parser), one-line help)
 COMMANDS = {
     "data": ("training.data.cli", "fetch, build and inspect datasets"),
+    "train": ("training.train", "train a colorizer from a YAML config"),
+    "sanity": ("training.sanity", "pre-training checks: init loss, baseline, overfit, batch independence"),
+    "lr-find": ("training.lr_find", "exponential learning-rate sweep with a plot and a suggestion"),
 }
 
 
@@ -29,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # commands that take config overrides (--section.key=value) receive the unknown arguments
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "takes_overrides", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = extra
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
