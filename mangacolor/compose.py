@@ -56,7 +56,8 @@ def gray_input(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """
     gray = to_gray(rgb)
     down = size_hw[0] < gray.shape[0]
-    return resize_plane(gray, size_hw, Image.BOX if down else Image.BICUBIC)[None]
+    out = resize_plane(gray, size_hw, Image.BOX if down else Image.BICUBIC)
+    return np.clip(out, 0.0, 1.0)[None]  # bicubic overshoots at edges
 
 
 def compose(original: np.ndarray, pred: np.ndarray, kind: str) -> np.ndarray:

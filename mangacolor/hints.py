@@ -57,10 +57,14 @@ Hint = Point | Stroke
 
 def _number(v, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise HintError(f"{what} must be a number, got {json.dumps(v)[:40]}")
-    if not math.isfinite(v):
-        raise HintError(f"{what} must be a finite number, got {v}")
-    return float(v)
+        raise HintError(f"{what} must be a number, got {str(v)[:40]}")
+    try:
+        f = float(v)  # a huge JSON integer overflows here
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise HintError(f"{what} must be a finite number, got {str(v)[:40]}")
+    return f
 
 
 def _in_bounds(x: float, y: float, size: tuple[int, int] | None, what: str) -> None:
@@ -86,8 +90,8 @@ def parse_hints(data, size: tuple[int, int] | None = None) -> list[Hint]:
             return []
         try:
             data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise HintError(f"hints are not valid JSON: {e}") from None
+        except (ValueError, RecursionError) as e:  # also: too deep, too many digits, bad UTF-8
+            raise HintError(f"hints are not valid JSON: {str(e)[:200]}") from None
     if isinstance(data, dict) and "hints" in data:  # a saved hint set
         data = data["hints"]
     if not isinstance(data, list):
@@ -169,9 +173,12 @@ def rasterize(hints: list[Hint], src_size: tuple[int, int], out_size: tuple[int,
     for h in hints:
         if isinstance(h, Point):
             cx, cy, r = h.x * sx, h.y * sy, max(0.0, h.radius * s)
+            if r < 1.0:  # a sub-pixel disc would draw nothing: one pixel instead
+                px = (min(int(cx), ow - 1), min(int(cy), oh - 1))
+                cdraw.point(px, fill=h.color)
+                mdraw.point(px, fill=255)
+                continue
             box = [cx - r, cy - r, cx + r, cy + r]
-            if r < 1.0:  # a sub-pixel disc would draw nothing
-                box = [int(cx), int(cy), int(cx), int(cy)]
             cdraw.ellipse(box, fill=h.color)
             mdraw.ellipse(box, fill=255)
         else:
@@ -243,7 +250,9 @@ def sample_n_hints(rgb: np.ndarray, n: int, rng: np.random.Generator, cfg: HintS
         s = int(rng.integers(1, cfg.max_patch + 1))
         y0, x0 = max(0, y - s // 2), max(0, x - s // 2)
         patch = rgb[y0:y0 + s, x0:x0 + s].reshape(-1, 3).astype(np.float32)
-        color = patch.mean(axis=0) + rng.normal(0, cfg.jitter, 3)
+        # mean over the patch pixels of the same colour region (a patch may reach past an edge)
+        same = np.abs(patch - rgb[y, x].astype(np.float32)).max(axis=1) <= 12
+        color = patch[same].mean(axis=0) + rng.normal(0, cfg.jitter, 3)
         hints.append(Point(float(x), float(y), _clip_color(color), radius=(s - 1) / 2))
     return hints
 
@@ -264,8 +273,10 @@ def _walk_stroke(rgb, flat, x, y, rng, jitter: float, max_dist: float = 12.0):
         ang += rng.normal(0, 0.4)
         step = rng.uniform(3, 8)
         nx, ny = cx + step * np.cos(ang), cy + step * np.sin(ang)
+        if not (0 <= nx <= w - 1 and 0 <= ny <= h - 1):
+            break
         ix, iy = int(round(nx)), int(round(ny))
-        if not (0 <= ix < w and 0 <= iy < h) or not flat[iy, ix]:
+        if not flat[iy, ix]:
             break
         if np.abs(rgb[iy, ix].astype(np.float32) - start).max() > max_dist:
             break

@@ -635,18 +635,9 @@ def test_parse_too_many_hints_and_too_many_points():
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param('[{"x": 1' + "0" * 400 + ', "y": 2, "color": "#fff"}]', id="int-beyond-float-range",
-                     marks=pytest.mark.xfail(strict=True, raises=OverflowError,
-                                             reason="BUG hints._number: math.isfinite() on a JSON integer > 1.8e308 "
-                                                    "raises OverflowError instead of HintError")),
-        pytest.param('[{"x": 1' + "0" * 5000 + ', "y": 2, "color": "#fff"}]', id="int-over-4300-digits",
-                     marks=pytest.mark.xfail(strict=True, raises=ValueError,
-                                             reason="BUG hints.parse_hints: json.loads raises a plain ValueError "
-                                                    "(int max_str_digits) that is not caught as HintError")),
-        pytest.param("[" * 100_000 + "]" * 100_000, id="deep-nesting",
-                     marks=pytest.mark.xfail(strict=True, raises=RecursionError,
-                                             reason="BUG hints.parse_hints: json.loads RecursionError on deeply "
-                                                    "nested JSON is not caught as HintError")),
+        pytest.param('[{"x": 1' + "0" * 400 + ', "y": 2, "color": "#fff"}]', id="int-beyond-float-range"),
+        pytest.param('[{"x": 1' + "0" * 5000 + ', "y": 2, "color": "#fff"}]', id="int-over-4300-digits"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="deep-nesting"),
     ],
 )
 def test_parse_hostile_json_gives_hint_error(text):
@@ -763,9 +754,6 @@ def test_rasterize_single_point_stroke_draws(w):
     np.testing.assert_allclose(_mask_centroid(mask), (20, 40), atol=1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG hints.rasterize: a Point whose scaled radius is < 1 is drawn as a "
-                                        "zero-size ellipse box [cx, cy, cx, cy], which Pillow 12 draws as nothing; "
-                                        "the docstring promises a hint covers at least one pixel")
 @pytest.mark.parametrize(
     "point, out",
     [(Point(40, 20, (255, 0, 0), 0.0), (W, H)),
@@ -851,10 +839,6 @@ def test_sampled_hints_on_white_page_fall_back_to_flat_paper():
     assert len(hints) == 5   # no coloured area: the paper itself is the only flat area
 
 
-@pytest.mark.xfail(strict=True, reason="BUG hints.sample_n_hints: a hint's colour is the mean of an s x s patch "
-                                        "(s up to max_patch=9) but the location is only checked flat over a 5x5 "
-                                        "window (flat_mask radius 2), so patches next to outlines/edges mix in "
-                                        "black or the neighbouring colour (errors up to ~90 levels)")
 def test_sampled_point_colour_is_the_area_colour():
     rgb = _outlined_page()
     cfg = HintSamplerConfig(jitter=0.0, p_stroke=0.0)
@@ -866,9 +850,6 @@ def test_sampled_point_colour_is_the_area_colour():
     assert worst <= 6
 
 
-@pytest.mark.xfail(strict=True, reason="BUG hints._walk_stroke: the in-image check uses rounded coordinates, so a "
-                                        "stroke point like x=-0.06 is kept; parse_hints(size=...) then rejects the "
-                                        "sampled set")
 def test_sampled_stroke_points_inside_image():
     rgb = np.full((H, W, 3), (200, 80, 40), np.uint8)   # colour up to the borders
     cfg = HintSamplerConfig(p_stroke=1.0)
@@ -942,9 +923,6 @@ def test_gray_input():
     assert abs(float(np.median(up[0, 200:300, 120:200])) - to_gray(_rect_page())[100, 80]) < 0.01
 
 
-@pytest.mark.xfail(strict=True, reason="BUG compose.gray_input: pages smaller than the working size are upscaled "
-                                        "with BICUBIC, which rings at edges: values leave the documented [0, 1] "
-                                        "range (about -0.15 .. 1.08 for a black rectangle on white); no clip")
 def test_gray_input_upscaled_stays_in_unit_range():
     up = gray_input(_rect_page(color=(0, 0, 0)), working_size(H, W))
     assert up.min() >= 0.0 and up.max() <= 1.0
