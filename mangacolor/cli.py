@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("training.train", "train a colorizer from a YAML config"),
     "sanity": ("training.sanity", "pre-training checks: init loss, baseline, overfit, batch independence"),
     "lr-find": ("training.lr_find", "exponential learning-rate sweep with a plot and a suggestion"),
+    "eval": ("training.evaluate.cli", "score models against baselines per input kind and hint count"),
 }
 
 

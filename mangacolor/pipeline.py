@@ -1,0 +1,58 @@
+"""The one inference pipeline every front end uses (CLI, service, demo, evaluation).
+
+    page (H, W, 3) uint8 -> gray at the working size -> pad -> model -> unpad
+        -> full-resolution composition -> (H, W, 3) uint8
+
+`predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
+and returning (N,3,h,w) normalised Lab: a torch module wrapper in evaluation,
+an ONNX Runtime session in serving. Same inputs, same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .compose import DEFAULT_WORK_SIZE, KINDS, MULTIPLE, compose, gray_input, pad_to_multiple, unpad, working_size
+from .hints import Hint, rasterize
+
+Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Network inputs for one page, padded, plus what is needed to undo the padding."""
+
+    x: np.ndarray      # (1, 1, h', w')
+    hint: np.ndarray   # (1, 3, h', w')
+    mask: np.ndarray   # (1, 1, h', w')
+    hw: tuple[int, int]  # (h, w) before padding
+
+
+def prepare(page: np.ndarray, hints: list[Hint], work_size: int = DEFAULT_WORK_SIZE, multiple: int = MULTIPLE) -> Prepared:
+    """Page + hints -> padded network inputs at the working size."""
+    H, W = page.shape[:2]
+    h, w = working_size(H, W, work_size)
+    x = gray_input(page, (h, w))                         # (1, h, w)
+    hint, mask = rasterize(hints, (W, H), (w, h))        # (3, h, w), (1, h, w)
+    xp, hw = pad_to_multiple(x, multiple, value=1.0)     # paper-white padding
+    hp, _ = pad_to_multiple(hint, multiple, value=0.0)   # no hints in the padding
+    mp, _ = pad_to_multiple(mask, multiple, value=0.0)
+    return Prepared(xp[None], hp[None], mp[None], hw)
+
+
+def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
+    """(3, h', w') padded prediction -> (H, W, 3) uint8 page in colour."""
+    return compose(page, unpad(pred, prepared.hw), kind)
+
+
+def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,
+             work_size: int = DEFAULT_WORK_SIZE) -> np.ndarray:
+    """Colour one page with one model call; returns the input's exact size."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
+    p = prepare(page, hints or [], work_size)
+    pred = predict(p.x, p.hint, p.mask)[0]
+    return finish(page, pred, p, kind)

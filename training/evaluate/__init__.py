@@ -1,0 +1,1 @@
+"""Evaluation: metrics, baselines, predictors (checkpoint, ensemble, ONNX) and the report."""

@@ -1,0 +1,50 @@
+"""Anything `mangacolor eval` can score, behind one numpy call signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class TorchPredictor:
+    """Wraps a torch generator or ensemble: numpy (x, hint, mask) -> numpy (N, 3, h, w)."""
+
+    def __init__(self, module: torch.nn.Module, name: str, device: str = "cpu", meta: dict | None = None):
+        self.module = module.to(device).eval()
+        self.name, self.device, self.meta = name, device, meta or {}
+
+    @torch.no_grad()
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        t = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in (x, hint, mask)]
+        return self.module(*t).float().cpu().numpy()
+
+
+def load_predictor(path: str | Path, device: str = "cpu", name: str | None = None) -> TorchPredictor:
+    """A checkpoint folder, an ensemble manifest (.json) or an exported ONNX model."""
+    p = Path(path)
+    label = name or (p.parent.name + "/" + p.name if p.name in ("best",) or p.name.startswith("step-") else p.stem)
+    if p.is_dir() and (p / "meta.json").is_file():
+        from training.checkpoint import load_model
+
+        model, meta = load_model(p, device)
+        return TorchPredictor(model, label, device, meta)
+    if p.suffix == ".json" and p.is_file():
+        from training.models.ensemble import load_ensemble
+
+        ens, manifest, metas = load_ensemble(p, device)
+        return TorchPredictor(ens, label, device, {"ensemble": manifest, "members": metas})
+    if p.suffix == ".onnx" or (p.is_dir() and (p / "model.onnx").is_file()):
+        raise NotImplementedError("evaluating exported ONNX models arrives with `mangacolor export` (issue 4 of 8)")
+    raise FileNotFoundError(f"{path} is not a checkpoint folder (with meta.json), an ensemble manifest (.json) "
+                            "or an ONNX model")
+
+
+def member_predictors(pred: TorchPredictor) -> list[TorchPredictor]:
+    """The members of an ensemble predictor, each as its own predictor."""
+    from training.models.ensemble import Ensemble
+
+    if not isinstance(pred.module, Ensemble):
+        return []
+    return [TorchPredictor(m, f"{pred.name} member {i}", pred.device) for i, m in enumerate(pred.module.members)]

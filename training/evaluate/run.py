@@ -1,0 +1,131 @@
+"""The evaluation protocol: every model and baseline on the same pages and hints.
+
+For each image of the split (resized to a long side of `size`) and each input kind
+(line art, grayscale page, screentone page), a page is made with seeds fixed by
+(seed, item, kind). It is coloured under several hint settings:
+- "mix": hints drawn as in training (none for ~45% of pages, else a geometric count);
+- 0, 1, 2, 5, 10, 20, 50 hint patches sampled from the target with fixed seeds
+  (the PSNR-vs-hints curve of Zhang et al. 2017).
+Every method goes through mangacolor.pipeline, the code path the product serves.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from mangacolor.color import net_to_rgb, rgb_to_net, to_uint8
+from mangacolor.compose import KINDS
+from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints, sample_n_hints
+from mangacolor.lineart import random_lineart
+from mangacolor.pipeline import finish, prepare
+from mangacolor.screentone import random_manga_page
+from training.data.build import load_manifest
+
+from . import metrics
+from .baselines import BASELINES, run_baseline
+
+CURVE_HINTS = (0, 1, 2, 5, 10, 20, 50)
+GALLERY = 16
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    data: str
+    split: str = "val"
+    size: int = 256                 # long side of evaluated pages (= the working size)
+    limit: int = 100                # images of the split (0 = all); chosen deterministically
+    seed: int = 0
+    hint_counts: tuple[int, ...] = CURVE_HINTS
+    kinds: tuple[str, ...] = KINDS
+    baselines: tuple[str, ...] = BASELINES
+
+
+@dataclass
+class Results:
+    rows: list[dict] = field(default_factory=list)   # one per (method, item, kind, setting)
+    worst: list = field(default_factory=list)        # heap of (-psnr, tiebreak, images) for the first model
+    mean_lab: list[float] = field(default_factory=list)
+
+
+def _resize_long(rgb: np.ndarray, size: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = size / max(h, w)
+    return np.asarray(Image.fromarray(rgb).resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS))
+
+
+def make_page(target: np.ndarray, line: np.ndarray | None, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """The (H, W, 3) uint8 page a user would upload for this kind."""
+    if kind == "lineart":
+        gray = (line.astype(np.float32).mean(axis=2) / 255.0) if line is not None else random_lineart(target, rng)
+    else:
+        gray = random_manga_page(target, rng, screentone=kind == "screentone")
+    return np.repeat(to_uint8(gray)[..., None], 3, axis=2)
+
+
+def training_mean_lab(manifest: dict, n: int = 200) -> np.ndarray:
+    """Mean normalised Lab over (up to n) training images: the input-independent baseline."""
+    items = [r for r in manifest["items"] if r["split"] == "train"][:n]
+    acc = np.zeros(3)
+    for r in items:
+        rgb = np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB").resize((64, 64), Image.BOX))
+        acc += rgb_to_net(rgb).reshape(3, -1).mean(axis=1)
+    return (acc / max(1, len(items))).astype(np.float32)
+
+
+def _score(out, target, hint_rgb, mask, full: bool) -> dict:
+    row = {"psnr": metrics.psnr(out, target)}
+    if full:
+        row |= {"ssim": metrics.ssim(out, target), "chroma_de": metrics.chroma_error(out, target),
+                "hint_de": metrics.hint_error(out, hint_rgb, mask),
+                "colourfulness": metrics.relative_colourfulness(out, target)}
+    return row
+
+
+def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Results:
+    """Run every predictor and baseline over the protocol; returns all rows."""
+    manifest = load_manifest(cfg.data)
+    items = [r for r in manifest["items"] if r["split"] == cfg.split]
+    if not items:
+        raise ValueError(f"split {cfg.split!r} of {cfg.data} is empty")
+    if cfg.limit and len(items) > cfg.limit:
+        pick = np.random.default_rng(cfg.seed).choice(len(items), cfg.limit, replace=False)
+        items = [items[i] for i in sorted(pick)]
+    res = Results(mean_lab=training_mean_lab(manifest).tolist())
+    settings = ["mix", *cfg.hint_counts]
+    point_hints = HintSamplerConfig(p_stroke=0.0)
+    for idx, r in enumerate(tqdm(items, desc=f"eval {cfg.split}", unit="img", disable=not progress)):
+        target = _resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), cfg.size)
+        line = (_resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['line']}").convert("RGB")), cfg.size)
+                if r["line"] else None)
+        H, W = target.shape[:2]
+        for k, kind in enumerate(cfg.kinds):
+            page = make_page(target, line, kind, np.random.default_rng([cfg.seed, idx, k]))
+            hint_sets = []
+            for s, setting in enumerate(settings):
+                rng = np.random.default_rng([cfg.seed, idx, k, s, 7])
+                hint_sets.append(sample_hints(target, rng) if setting == "mix"
+                                 else sample_n_hints(target, setting, rng, point_hints))
+            prepared = [prepare(page, h, cfg.size) for h in hint_sets]
+            planes = [rasterize(h, (W, H), (W, H)) for h in hint_sets]
+            batch = [np.concatenate([getattr(p, a) for p in prepared]) for a in ("x", "hint", "mask")]
+            outputs = {pr.name: pr(*batch) for pr in predictors}
+            for s, setting in enumerate(settings):
+                full = setting == "mix"
+                hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
+                base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
+                for m, pr in enumerate(predictors):
+                    out = finish(page, outputs[pr.name][s], prepared[s], kind)
+                    row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, full)
+                    res.rows.append(row)
+                    if m == 0 and full:
+                        entry = (-row["psnr"], len(res.rows), (page, hint_rgb, mask, out, target, base))
+                        heapq.heappush(res.worst, entry) if len(res.worst) < GALLERY else heapq.heappushpop(res.worst, entry)
+                for b in cfg.baselines:
+                    out = run_baseline(b, page, prepared[s], kind, np.array(res.mean_lab))
+                    res.rows.append(base | {"method": b} | _score(out, target, hint_rgb, mask, full))
+    return res
