@@ -10,13 +10,16 @@ import argparse
 import importlib
 import sys
 
-# name -> (module with configure(parser), one-line help)
+# name -> ("module" or "module:function" that configures the parser, one-line help)
 COMMANDS = {
     "data": ("training.data.cli", "fetch, build and inspect datasets"),
     "train": ("training.train", "train a colorizer from a YAML config"),
     "sanity": ("training.sanity", "pre-training checks: init loss, baseline, overfit, batch independence"),
     "lr-find": ("training.lr_find", "exponential learning-rate sweep with a plot and a suggestion"),
     "eval": ("training.evaluate.cli", "score models against baselines per input kind and hint count"),
+    "search": ("training.search", "random hyperparameter search (Optuna): coarse short runs, then longer fine runs"),
+    "ensemble": ("training.ensemble_cli", "write an ensemble manifest from runs or snapshots"),
+    "distill": ("training.ensemble_cli:configure_distill", "train one fast student to match an ensemble"),
 }
 
 
@@ -28,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_)
-        importlib.import_module(module).configure(sp)
+        mod, _, fn = module.partition(":")
+        getattr(importlib.import_module(mod), fn or "configure")(sp)
     return p
 
 

@@ -26,3 +26,18 @@ def dataset_dir(sources, tmp_path_factory):
                "--workers", "1", "--license", "CC0 (test fixture)"])
     assert rc == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(dataset_dir, tmp_path_factory):
+    """Three short tiny-config runs with different seeds (ensemble members)."""
+    from mangacolor.cli import main
+
+    root = tmp_path_factory.mktemp("runs")
+    runs = []
+    for seed in range(3):
+        run = root / f"seed{seed}"
+        assert main(["train", "tiny", f"--data.root={dataset_dir}", f"--train.run_dir={run}",
+                     f"--train.seed={seed}"]) == 0
+        runs.append(run)
+    return runs

@@ -48,8 +48,10 @@ def lr_at(step: int, cfg: Config) -> float:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, resume: bool = False):
+    def __init__(self, cfg: Config, resume: bool = False, on_validation=None):
+        """`on_validation(step, metrics)` is called after each validation (e.g. to report to Optuna)."""
         self.cfg = cfg
+        self.on_validation = on_validation
         t = cfg.train
         self.device = pick_device(t.device)
         self.dist = init_distributed(self.device)
@@ -76,6 +78,11 @@ class Trainer:
             self.critic = PatchCritic(cfg.gan.width).to(self.device)
             self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.gan.lr, betas=(0.5, 0.999))
         self.net = DDP(self.model) if self.dist.world > 1 else self.model
+        self.teacher = None
+        if t.teacher:
+            from training.evaluate.predictors import load_predictor
+
+            self.teacher = load_predictor(t.teacher, str(self.device)).module.requires_grad_(False)
 
         self.step, self.best, self.bad_vals = 0, math.inf, 0
         if resume:
@@ -158,7 +165,7 @@ class Trainer:
             ctx = self.net.no_sync() if not sync else nullcontext()
             with ctx, autocast(self.device, self.amp):
                 pred = self.net(mb["x"], mb["hint"], mb["mask"])
-                loss = losses.l1(pred, mb["target"])
+                loss = self._reconstruction(pred, mb)
                 if self.critic is not None:
                     loss = loss + cfg.gan.weight * losses.generator_adv_loss(cfg.gan.loss, self.critic(mb["x"], pred.float()))
             if not torch.isfinite(loss):
@@ -182,6 +189,15 @@ class Trainer:
             extra["update_ratio"] = monitor.update_ratios(before, self.model)
         self.step += 1
         return self._mean_across_ranks(total), extra | {"grad_norm": float(gnorm)}
+
+    def _reconstruction(self, pred: torch.Tensor, mb: dict) -> torch.Tensor:
+        """L1 to the ground truth, or to the teacher's output when distilling."""
+        if self.teacher is None:
+            return losses.l1(pred, mb["target"])
+        with torch.no_grad():
+            soft = self.teacher(mb["x"], mb["hint"], mb["mask"]).float()
+        w = self.cfg.train.teacher_weight
+        return w * losses.l1(pred, soft) + (1 - w) * losses.l1(pred, mb["target"])
 
     def _critic_step(self, mb: dict, fake: torch.Tensor) -> None:
         self.critic_opt.zero_grad(set_to_none=True)
@@ -301,6 +317,8 @@ class Trainer:
             self.save(val, best=improved)
             self.log(f"step {self.step}: val loss {val['val/loss']:.4f}, val PSNR {val['val/psnr']:.2f} dB"
                      + (" (best)" if improved else ""))
+        if self.on_validation is not None:
+            self.on_validation(self.step, val)
         p = self.cfg.train.early_stop_patience
         return "early stop" if p and self.bad_vals >= p else "finished"
 
