@@ -20,6 +20,7 @@ COMMANDS = {
     "search": ("training.search", "random hyperparameter search (Optuna): coarse short runs, then longer fine runs"),
     "ensemble": ("training.ensemble_cli", "write an ensemble manifest from runs or snapshots"),
     "distill": ("training.ensemble_cli:configure_distill", "train one fast student to match an ensemble"),
+    "export": ("training.export", "checked ONNX export with fp16 and INT8 variants and a model card"),
 }
 
 

@@ -21,6 +21,19 @@ class TorchPredictor:
         return self.module(*t).float().cpu().numpy()
 
 
+class OnnxPredictor:
+    """An exported model run by ONNX Runtime: the same numbers the service produces."""
+
+    def __init__(self, path: str | Path, name: str, device: str = "auto", variant: str = ""):
+        from serving.runtime import load_model
+
+        self.model = load_model(path, device=device, variant=variant, warm=False)
+        self.name, self.meta = name, self.model.metadata
+
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.model(x, hint, mask)
+
+
 def load_predictor(path: str | Path, device: str = "cpu", name: str | None = None) -> TorchPredictor:
     """A checkpoint folder, an ensemble manifest (.json) or an exported ONNX model."""
     p = Path(path)
@@ -36,7 +49,7 @@ def load_predictor(path: str | Path, device: str = "cpu", name: str | None = Non
         ens, manifest, metas = load_ensemble(p, device)
         return TorchPredictor(ens, label, device, {"ensemble": manifest, "members": metas})
     if p.suffix == ".onnx" or (p.is_dir() and (p / "model.onnx").is_file()):
-        raise NotImplementedError("evaluating exported ONNX models arrives with `mangacolor export` (issue 4 of 8)")
+        return OnnxPredictor(p, name=name or p.name, device="cpu" if device == "cpu" else "auto")
     raise FileNotFoundError(f"{path} is not a checkpoint folder (with meta.json), an ensemble manifest (.json) "
                             "or an ONNX model")
 

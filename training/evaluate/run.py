@@ -52,7 +52,7 @@ class Results:
     mean_lab: list[float] = field(default_factory=list)
 
 
-def _resize_long(rgb: np.ndarray, size: int) -> np.ndarray:
+def resize_long(rgb: np.ndarray, size: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = size / max(h, w)
     return np.asarray(Image.fromarray(rgb).resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS))
@@ -99,8 +99,8 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
     settings = ["mix", *cfg.hint_counts]
     point_hints = HintSamplerConfig(p_stroke=0.0)
     for idx, r in enumerate(tqdm(items, desc=f"eval {cfg.split}", unit="img", disable=not progress)):
-        target = _resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), cfg.size)
-        line = (_resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['line']}").convert("RGB")), cfg.size)
+        target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), cfg.size)
+        line = (resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['line']}").convert("RGB")), cfg.size)
                 if r["line"] else None)
         H, W = target.shape[:2]
         for k, kind in enumerate(cfg.kinds):
