@@ -21,6 +21,7 @@ COMMANDS = {
     "ensemble": ("training.ensemble_cli", "write an ensemble manifest from runs or snapshots"),
     "distill": ("training.ensemble_cli:configure_distill", "train one fast student to match an ensemble"),
     "export": ("training.export", "checked ONNX export with fp16 and INT8 variants and a model card"),
+    "colorize": ("serving.colorize_cli", "colour image files, folders and CBZ/ZIP chapters with an exported model"),
 }
 
 

@@ -1,0 +1,110 @@
+"""`mangacolor colorize INPUT... --out DIR`: colour files, folders and CBZ/ZIP chapters.
+
+Runs ONNX Runtime on the shared pipeline, no torch. Pages keep their exact size.
+Finished outputs are never redone, so a rerun after an interruption resumes.
+A bad page is reported and skipped; the rest is still written; the exit status
+is 1 when any page failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+ARCHIVES = (".cbz", ".zip")
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__.split("\n\n")[1].replace("\n", " ")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or .cbz/.zip chapters")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", default="models/default", help="exported model folder (default: %(default)s)")
+    p.add_argument("--variant", default="", choices=["", "fp16", "int8"], help="model variant (default: fp32)")
+    p.add_argument("--mode", default="auto", choices=["auto", "lineart", "grayscale", "screentone"])
+    p.add_argument("--hints", default=None, help="hints JSON (a saved hint set is rescaled to each page)")
+    p.add_argument("--skip-colored", action="store_true", help="leave pages that are already in colour untouched")
+    p.add_argument("--work-size", type=int, default=512, help="long side the network sees (default: %(default)s)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=run)
+
+
+def expand(inputs: list[str], out: Path) -> list[tuple[str, Path, Path]]:
+    """(kind, source, destination) for every input; folders expand to their images and chapters."""
+    from .chapter import PAGE_EXTS, natural_key
+
+    jobs = []
+    for raw in inputs:
+        src = Path(raw)
+        if src.is_dir():
+            files = sorted((p for p in src.rglob("*") if p.suffix.lower() in PAGE_EXTS + ARCHIVES),
+                           key=lambda p: natural_key(str(p.relative_to(src))))
+            for f in files:
+                rel = f.relative_to(src)
+                kind = "chapter" if f.suffix.lower() in ARCHIVES else "image"
+                dst = out / src.name / (rel.with_suffix(".cbz") if kind == "chapter" else rel.with_suffix(".png"))
+                jobs.append((kind, f, dst))
+        elif src.is_file():
+            kind = "chapter" if src.suffix.lower() in ARCHIVES else "image"
+            jobs.append((kind, src, out / (src.stem + (".cbz" if kind == "chapter" else ".png"))))
+        else:
+            raise FileNotFoundError(f"input {raw} does not exist")
+    return jobs
+
+
+def run(args) -> int:
+    from mangacolor.hints import parse_hints
+    from mangacolor.image_io import ImageError, load_image, save_png
+
+    from .chapter import ChapterError, colorize_chapter, fit_hints
+    from .inference import Colorizer
+
+    hints, hint_size = None, None
+    if args.hints:
+        text = Path(args.hints).read_text()
+        hints = parse_hints(text)
+        data = json.loads(text)
+        hint_size = tuple(data["size"]) if isinstance(data, dict) and data.get("size") else None
+    jobs = expand(args.inputs, Path(args.out))
+    if not jobs:
+        raise ValueError("no images or chapters found in the inputs")
+    colorizer = Colorizer.load(args.model, device=args.device, variant=args.variant)
+    print(f"model {colorizer.model.path} on {colorizer.model.provider}; {len(jobs)} job(s)")
+    failed = 0
+    bar = tqdm(jobs, unit="file", desc="colorize")
+    for kind, src, dst in bar:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if dst.exists():
+            bar.write(f"{dst} exists: skipped (done earlier)")
+            continue
+        if kind == "chapter":
+            try:
+                pages = tqdm(total=0, unit="page", desc=src.name, leave=False)
+
+                def progress(i, n, name, pages=pages):
+                    pages.total = n
+                    pages.n = i
+                    pages.refresh()
+
+                report = colorize_chapter(src, dst, colorizer, args.mode, hints, hint_size, args.skip_colored,
+                                          args.work_size, progress)
+                pages.close()
+                bar.write(f"{src.name} -> {dst}: {report.summary()}")
+                failed += len(report.failed)
+            except ChapterError as e:
+                bar.write(f"{src}: {e}")
+                failed += 1
+            continue
+        try:
+            rgb = load_image(src)
+            res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
+                                     args.work_size, args.skip_colored)
+            save_png(res.image, dst)
+            bar.write(f"{src} -> {dst} ({'already in colour, copied' if res.skipped else res.kind})")
+        except (ImageError, ValueError) as e:
+            bar.write(f"{src}: skipped: {e}")
+            failed += 1
+    print(f"done: {len(jobs)} job(s), {failed} failure(s)")
+    return 1 if failed else 0

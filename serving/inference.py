@@ -1,0 +1,50 @@
+"""Page colouring on top of the runtime: what the CLI, the service and the demo call.
+
+    colorizer = Colorizer.load("models/default")
+    result = colorizer.colorize(rgb, mode="auto", hints=[...])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mangacolor.compose import DEFAULT_WORK_SIZE, KINDS
+from mangacolor.hints import Hint
+from mangacolor.kinds import detect_kind, is_colored
+from mangacolor.pipeline import colorize as run_pipeline
+
+from .runtime import OnnxColorizer, default_threads, load_model
+
+MODES = ("auto", *KINDS)
+MIN_WORK, MAX_WORK = 128, 1024
+
+
+@dataclass(frozen=True)
+class Result:
+    image: np.ndarray   # (H, W, 3) uint8, the input's exact size
+    kind: str           # the input kind used
+    skipped: bool = False  # already in colour and left untouched
+
+
+@dataclass
+class Colorizer:
+    model: OnnxColorizer
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", variant: str = "", threads: int | None = None) -> "Colorizer":
+        return cls(load_model(path, device=device, variant=variant, threads=default_threads() if threads is None else threads))
+
+    def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None,
+                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False) -> Result:
+        """Colour one page; `mode` auto detects line art / grayscale / screentone."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        if not MIN_WORK <= work_size <= MAX_WORK:
+            raise ValueError(f"working size must be between {MIN_WORK} and {MAX_WORK} px, got {work_size}")
+        if skip_colored and is_colored(rgb):
+            return Result(rgb, "colour", skipped=True)
+        kind = detect_kind(rgb) if mode == "auto" else mode
+        return Result(run_pipeline(rgb, self.model, kind, hints, work_size), kind)
