@@ -41,3 +41,13 @@ def tiny_runs(dataset_dir, tmp_path_factory):
                      f"--train.seed={seed}"]) == 0
         runs.append(run)
     return runs
+
+
+@pytest.fixture(scope="session")
+def exported(tiny_runs, tmp_path_factory):
+    """The first tiny run exported by the real CLI (fp32, fp16, INT8 when it qualifies)."""
+    from mangacolor.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    assert main(["export", str(tiny_runs[0] / "best"), "--out", str(out), "--calib", "6", "--quality-limit", "4"]) == 0
+    return out

@@ -20,6 +20,7 @@ import json
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,8 @@ def export_onnx(module: torch.nn.Module, path: Path) -> None:
     args = tuple(torch.from_numpy(a) for a in _inputs(1, 64, 48))
     dyn = {"x": {0: "n", 2: "h", 3: "w"}, "hint": {0: "n", 2: "h", 3: "w"},
            "mask": {0: "n", 2: "h", 3: "w"}, "lab": {0: "n", 2: "h", 3: "w"}}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # legacy-exporter deprecation and constant-folding tracer notes
         torch.onnx.export(module, args, str(path), input_names=["x", "hint", "mask"], output_names=["lab"],
                           dynamic_axes=dyn, opset_version=OPSET, dynamo=False)
     if any(path.parent.glob("*.data")):
