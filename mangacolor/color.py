@@ -30,32 +30,47 @@ def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
-def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+def _linear_to_srgb_exact(c: np.ndarray) -> np.ndarray:
     c = np.clip(c, 0.0, 1.0)
     return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+
+
+# Pages are big: tables replace the transfer-curve powers (exact for uint8 in,
+# < 0.001 of a level off for the 65536-step linear -> sRGB table).
+_TO_LINEAR = _srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+_LUT_STEPS = 65535
+_TO_SRGB = _linear_to_srgb_exact(np.arange(_LUT_STEPS + 1) / _LUT_STEPS).astype(np.float32)
+_RGB2XYZN = (_RGB2XYZ / _WHITE[:, None]).T.astype(np.float32)  # linear RGB -> XYZ / white, as a right factor
+_XYZN2RGB = (_XYZ2RGB * _WHITE[None, :]).T.astype(np.float32)
+
+
+def _f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16) / 116).astype(np.float32)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) sRGB (uint8 0..255 or float 0..1) -> (..., 3) float32 Lab."""
     rgb = np.asarray(rgb)
-    c = rgb.astype(np.float64) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
-    xyz = _srgb_to_linear(c) @ _RGB2XYZ.T / _WHITE
-    f = np.where(xyz > _EPS, np.cbrt(xyz), (_KAPPA * xyz + 16) / 116)
-    L = 116 * f[..., 1] - 16
-    a = 500 * (f[..., 0] - f[..., 1])
-    b = 200 * (f[..., 1] - f[..., 2])
-    return np.stack([L, a, b], axis=-1).astype(np.float32)
+    lin = _TO_LINEAR[rgb] if rgb.dtype == np.uint8 else _srgb_to_linear(rgb.astype(np.float32)).astype(np.float32)
+    f = _f(lin @ _RGB2XYZN)
+    out = np.empty(f.shape, np.float32)
+    out[..., 0] = 116 * f[..., 1] - 16
+    out[..., 1] = 500 * (f[..., 0] - f[..., 1])
+    out[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    return out
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """(..., 3) Lab -> (..., 3) float32 sRGB in [0, 1] (out-of-gamut clipped)."""
-    lab = np.asarray(lab, dtype=np.float64)
-    fy = (lab[..., 0] + 16) / 116
-    fx = fy + lab[..., 1] / 500
-    fz = fy - lab[..., 2] / 200
-    f = np.stack([fx, fy, fz], axis=-1)
-    xyz = np.where(f**3 > _EPS, f**3, (116 * f - 16) / _KAPPA) * _WHITE
-    return _linear_to_srgb(xyz @ _XYZ2RGB.T).astype(np.float32)
+    lab = np.asarray(lab, dtype=np.float32)
+    f = np.empty(lab.shape, np.float32)
+    f[..., 1] = (lab[..., 0] + 16) / 116
+    f[..., 0] = f[..., 1] + lab[..., 1] / 500
+    f[..., 2] = f[..., 1] - lab[..., 2] / 200
+    f3 = f * f * f
+    xyz = np.where(f3 > _EPS, f3, (116 * f - 16) / _KAPPA)
+    lin = np.clip(xyz @ _XYZN2RGB, 0.0, 1.0)
+    return _TO_SRGB[(lin * _LUT_STEPS + 0.5).astype(np.int32)]
 
 
 def to_uint8(rgb01: np.ndarray) -> np.ndarray:
