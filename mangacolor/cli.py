@@ -22,6 +22,10 @@ COMMANDS = {
     "distill": ("training.ensemble_cli:configure_distill", "train one fast student to match an ensemble"),
     "export": ("training.export", "checked ONNX export with fp16 and INT8 variants and a model card"),
     "colorize": ("serving.colorize_cli", "colour image files, folders and CBZ/ZIP chapters with an exported model"),
+    "deploy": ("serving.models_cli:configure_deploy", "validate an exported model and import it into the model store"),
+    "promote": ("serving.models_cli:configure_promote", "make a deployed model live in the running service"),
+    "rollback": ("serving.models_cli:configure_rollback", "return to the previously live model"),
+    "models": ("serving.models_cli:configure_models", "list deployed models and the live ones"),
 }
 
 
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

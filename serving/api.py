@@ -1,0 +1,140 @@
+"""HTTP plumbing of the service: one JSON error shape, the body-size limit, request checks.
+
+Every client error is answered as {"error": code, "detail": message}:
+400 bad parameters or hints, 404 unknown model, 413 too large, 415 not an image,
+422 unreadable image, 429 busy, 503 not ready.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mangacolor.hints import HintError, parse_hints
+from mangacolor.image_io import ImageError, load_image
+from mangacolor.kinds import detect_kind
+from mangacolor.pipeline import Prepared, prepare
+
+from .inference import MODES
+from .runtime import ModelError
+
+QUALITIES = ("fast", "ensemble")
+MAX_FIELD = 1_000_000  # characters in a text field (hints JSON)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail: str):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def error_response(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to the one JSON shape; a server bug is 500 with no internals leaked."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_req, e: ApiError):
+        return error_response(e.status, e.code, e.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req, e: RequestValidationError):
+        msgs = []
+        for err in e.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", []) if p != "body")
+            msgs.append(f"{where}: {err.get('msg')}")
+        missing = any(err.get("type") == "missing" and "image" in err.get("loc", ()) for err in e.errors())
+        detail = "the form needs an 'image' file field" if missing else "; ".join(msgs)
+        return error_response(400, "bad_request", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req, e: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(e.status_code, "http_error")
+        return error_response(e.status_code, code, str(e.detail))
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over `limit` bytes with 413, by header or while streaming."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            resp = error_response(413, "too_large", f"request body is {int(length):,} bytes; the limit is {self.limit:,}")
+            return await resp(scope, receive, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(413, f"request body exceeds the limit of {self.limit:,} bytes")
+            return msg
+
+        await self.app(scope, limited, send)
+
+
+@dataclass
+class Job:
+    """A validated request, prepared for the network."""
+
+    page: np.ndarray
+    kind: str
+    prepared: Prepared
+    quality: str
+    model: str
+
+
+def check_params(mode: str, quality: str, model: str) -> None:
+    if mode not in MODES:
+        raise ApiError(400, "bad_parameter", f"mode must be one of {', '.join(MODES)}, got {mode[:40]!r}")
+    if quality not in QUALITIES:
+        raise ApiError(400, "bad_parameter", f"quality must be fast or ensemble, got {quality[:40]!r}")
+    if model:
+        from .registry import model_dir
+
+        try:
+            model_dir(model)
+        except ModelError as e:
+            raise ApiError(404, "unknown_model", str(e)) from None
+
+
+def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, work_size: int = 512) -> Job:
+    """Decode and check everything a client sent (runs in a worker thread: CPU-bound)."""
+    try:
+        page = load_image(data, max_pixels=max_pixels)
+    except ImageError as e:
+        raise ApiError(e.status, e.code, str(e)) from None
+    if len(hints) > MAX_FIELD:
+        raise ApiError(413, "too_large", f"hints field is {len(hints):,} characters; the limit is {MAX_FIELD:,}")
+    try:
+        parsed = parse_hints(hints, size=(page.shape[1], page.shape[0]))
+    except HintError as e:
+        raise ApiError(400, e.code, str(e)) from None
+    kind = detect_kind(page) if mode == "auto" else mode
+    return Job(page, kind, prepare(page, parsed, work_size), quality, model)
+
+
+async def read_upload(upload, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "too_large", f"image is over the {limit:,} byte limit")
+    return data
+
+
+def request_id(request: Request) -> str:
+    return request.headers.get("x-request-id", "")[:64]

@@ -1,0 +1,104 @@
+"""The HTTP API (BentoML 1.4): `bentoml serve serving.service:MangaColor --port 3000`.
+
+    POST /colorize   multipart: image, hints (JSON text), mode, quality, model -> image/png, same size
+    GET  /models     deployed models, which are live, their metadata
+    /readyz /livez /metrics (Prometheus) from BentoML; OpenAPI at /openapi.json (these routes)
+
+This front service decodes, validates and composes (CPU, threads); the
+Inference worker (serving/worker.py, its own process) runs the model with
+adaptive batching and swaps in promoted models without a restart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import FastAPI, File, Form, UploadFile
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+import bentoml
+from mangacolor.image_io import encode_png
+from mangacolor.pipeline import finish
+
+from .api import ApiError, BodyLimit, check_params, install_error_handlers, make_job, read_upload
+from .config import SERVE
+from .worker import CANVASES, Inference, canvas_for
+
+app = FastAPI(title="mangacolor", version="1", description="Colour manga pages and line art.")
+install_error_handlers(app)
+app.add_middleware(BodyLimit, limit=int(SERVE.max_upload_mb * 1024 * 1024))
+
+
+def pad_to(batch: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """(1, 5, h, w) -> (1, 5, H, W): paper-white gray, no hints in the padding."""
+    h, w = batch.shape[-2:]
+    out = np.zeros((1, 5, *hw), np.float32)
+    out[:, 0] = 1.0
+    out[:, :, :h, :w] = batch
+    return out
+
+
+@bentoml.service(name="mangacolor", workers=1, threads=SERVE.front_threads,
+                 traffic={"timeout": SERVE.timeout_s, "max_concurrency": SERVE.max_inflight * 4})
+@bentoml.asgi_app(app, path="/")
+class MangaColor:
+    inference = bentoml.depends(Inference)
+
+    def __init__(self) -> None:
+        self.active = 0
+
+    async def __is_ready__(self) -> bool:
+        try:
+            return "fast" in await self.inference.to_async.status()
+        except Exception:
+            return False
+
+    async def _predict(self, job) -> np.ndarray:
+        p = job.prepared
+        batch = np.concatenate([p.x, p.hint, p.mask], axis=1).astype(np.float32)  # (1, 5, h, w)
+        h, w = batch.shape[-2:]
+        name = canvas_for(h, w)
+        if job.model or name is None:
+            out = await self.inference.to_async.run_any(job.model or job.quality, batch)
+        else:
+            api = getattr(self.inference.to_async, f"{job.quality}_{name}")
+            out = await api(pad_to(batch, CANVASES[name]))
+        return out[0, :, :h, :w]
+
+    @app.post("/colorize", response_class=Response,
+              responses={200: {"content": {"image/png": {}}, "description": "the page in colour, same size"}})
+    async def colorize(self, image: UploadFile = File(..., description="PNG, JPEG, WebP, BMP or GIF"),
+                       hints: str = Form("", description='JSON list: {"x","y","color","radius"?} or {"points","color","width"?}'),
+                       mode: str = Form("auto", description="auto | lineart | grayscale | screentone"),
+                       quality: str = Form("fast", description="fast | ensemble"),
+                       model: str = Form("", description="a deployed model tag (default: the live one)")) -> Response:
+        """Colour one page; the answer has the input's exact width and height."""
+        check_params(mode, quality, model)
+        if self.active >= SERVE.max_inflight:
+            raise ApiError(429, "busy", f"{self.active} pages are being coloured; retry shortly")
+        self.active += 1
+        try:
+            data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
+            job = await run_in_threadpool(make_job, data, hints, mode, quality, model, SERVE.max_pixels)
+            try:
+                pred = await self._predict(job)
+            except Exception as e:
+                if "no ensemble model is live" in str(e) or "no fast model is live" in str(e):
+                    raise ApiError(503, "not_ready", str(e)[:200]) from None
+                raise
+            png = await run_in_threadpool(lambda: encode_png(finish(job.page, pred, job.prepared, job.kind)))
+        finally:
+            self.active -= 1
+        return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})
+
+    @app.get("/models")
+    async def models(self) -> JSONResponse:
+        """Deployed models, the live one per role, their metadata and metrics."""
+        from .registry import list_models, read_state
+
+        status = {}
+        try:
+            status = await self.inference.to_async.status()
+        except Exception:
+            pass
+        return JSONResponse({"models": await run_in_threadpool(list_models), "live": read_state(), "serving": status})

@@ -1,0 +1,136 @@
+"""The inference worker: live models, hot swap, and the adaptive-batching numpy APIs.
+
+Requests reach it already prepared by the front service: one (N, 5, H, W)
+float32 array (gray, hint Lab * mask, mask) padded to a fixed canvas, so
+requests of one canvas can be batched together (BentoML concatenates them).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import bentoml
+import numpy as np
+
+from .config import SERVE
+from .registry import ROLES, ensure_default, model_dir, read_state, state_file
+from .runtime import OnnxColorizer, load_model
+
+log = logging.getLogger("mangacolor")
+
+# Fixed canvases (H, W) at the 512 px working size: every page fits one of them.
+CANVASES = {"portrait": (512, 384), "landscape": (384, 512), "square": (512, 512)}
+BATCH = dict(batchable=True, batch_dim=0, max_batch_size=SERVE.max_batch_size, max_latency_ms=SERVE.max_latency_ms)
+
+
+def canvas_for(h: int, w: int) -> str | None:
+    """Smallest canvas holding an (h, w) working-size input, or None (then unbatched)."""
+    for name, (ch, cw) in sorted(CANVASES.items(), key=lambda kv: kv[1][0] * kv[1][1]):
+        if h <= ch and w <= cw:
+            return name
+    return None
+
+
+class LiveModels:
+    """The live model of each role; a watcher thread swaps in a newly promoted one.
+
+    A swap replaces one dict entry (atomic in CPython): a call already running
+    keeps the model object it took, so in-flight requests finish on the old model.
+    """
+
+    def __init__(self, device: str, threads: int):
+        self.device, self.threads = device, threads
+        self.models: dict[str, tuple[str, OnnxColorizer]] = {}
+        self._extra: dict[str, OnnxColorizer] = {}  # explicitly requested tags, small cache
+        self._mtime = 0.0
+        self.refresh()
+        threading.Thread(target=self._watch, name="model-watcher", daemon=True).start()
+
+    def _load(self, tag: str) -> OnnxColorizer:
+        return load_model(model_dir(tag), device=self.device, threads=self.threads)  # warmed up
+
+    def refresh(self) -> None:
+        state = read_state()
+        for role in ROLES:
+            tag = (state.get(role) or {}).get("live")
+            if tag and self.models.get(role, (None,))[0] != tag:
+                try:
+                    self.models[role] = (tag, self._load(tag))
+                    log.info("live %s model is now %s", role, tag)
+                except Exception as e:  # a broken promotion must not take the service down
+                    log.error("could not load %s for %s, keeping %s: %s", tag, role, self.models.get(role, ("none",))[0], e)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.3)
+            try:
+                m = state_file().stat().st_mtime
+            except OSError:
+                continue
+            if m != self._mtime:
+                self._mtime = m
+                self.refresh()
+
+    def get(self, role_or_tag: str) -> tuple[str, OnnxColorizer]:
+        if role_or_tag in ROLES:
+            if role_or_tag not in self.models:
+                raise LookupError(f"no {role_or_tag} model is live")
+            return self.models[role_or_tag]
+        if role_or_tag not in self._extra:
+            if len(self._extra) >= 2:
+                self._extra.pop(next(iter(self._extra)))
+            self._extra[role_or_tag] = self._load(role_or_tag)
+        return role_or_tag, self._extra[role_or_tag]
+
+
+@bentoml.service(name="mangacolor-inference", workers=1, threads=SERVE.worker_threads,
+                 traffic={"timeout": SERVE.timeout_s, "max_concurrency": SERVE.max_inflight * 2})
+class Inference:
+    def __init__(self) -> None:
+        ensure_default(Path(SERVE.bundled))
+        self.live = LiveModels(SERVE.device, SERVE.ort_threads)
+
+    def __is_ready__(self) -> bool:
+        return "fast" in self.live.models
+
+    @bentoml.api
+    def status(self) -> dict:
+        """Live tags per role and the execution provider they run on."""
+        return {role: {"tag": tag, "provider": m.provider} for role, (tag, m) in self.live.models.items()}
+
+    def _run(self, which: str, batch: np.ndarray) -> np.ndarray:
+        _tag, model = self.live.get(which)
+        return model(batch[:, 0:1], batch[:, 1:4], batch[:, 4:5])
+
+    # One batchable API per (quality, canvas): a batch only ever joins arrays of one shape.
+    @bentoml.api(**BATCH)
+    def fast_portrait(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("fast", batch)
+
+    @bentoml.api(**BATCH)
+    def fast_landscape(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("fast", batch)
+
+    @bentoml.api(**BATCH)
+    def fast_square(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("fast", batch)
+
+    @bentoml.api(**BATCH)
+    def ensemble_portrait(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("ensemble", batch)
+
+    @bentoml.api(**BATCH)
+    def ensemble_landscape(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("ensemble", batch)
+
+    @bentoml.api(**BATCH)
+    def ensemble_square(self, batch: np.ndarray) -> np.ndarray:
+        return self._run("ensemble", batch)
+
+    @bentoml.api
+    def run_any(self, which: str, batch: np.ndarray) -> np.ndarray:
+        """Unbatched: any canvas size, any live role or deployed tag."""
+        return self._run(which, batch)
