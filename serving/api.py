@@ -7,6 +7,7 @@ Every client error is answered as {"error": code, "detail": message}:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from mangacolor.pipeline import Prepared, prepare
 from .inference import MODES
 from .runtime import ModelError
 
+log = logging.getLogger("mangacolor")
 QUALITIES = ("fast", "ensemble")
 MAX_FIELD = 1_000_000  # characters in a text field (hints JSON)
 
@@ -53,6 +55,11 @@ def install_error_handlers(app: FastAPI) -> None:
         missing = any(err.get("type") == "missing" and "image" in err.get("loc", ()) for err in e.errors())
         detail = "the form needs an 'image' file field" if missing else "; ".join(msgs)
         return error_response(400, "bad_request", detail)
+
+    @app.exception_handler(Exception)
+    async def _bug(_req, e: Exception):
+        log.exception("internal error")
+        return error_response(500, "internal", "the server failed on this request; it has been logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req, e: StarletteHTTPException):

@@ -53,16 +53,27 @@ class MangaColor:
         except Exception:
             return False
 
+    async def _call(self, method: str, *args):
+        """Call the worker; retry once when a pooled keep-alive connection was closed under us
+        (aiohttp's ServerDisconnectedError): inference is idempotent."""
+        import aiohttp
+
+        for attempt in (0, 1):
+            try:
+                return await getattr(self.inference.to_async, method)(*args)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt:
+                    raise
+
     async def _predict(self, job) -> np.ndarray:
         p = job.prepared
         batch = np.concatenate([p.x, p.hint, p.mask], axis=1).astype(np.float32)  # (1, 5, h, w)
         h, w = batch.shape[-2:]
         name = canvas_for(h, w)
         if job.model or name is None:
-            out = await self.inference.to_async.run_any(job.model or job.quality, batch)
+            out = await self._call("run_any", job.model or job.quality, batch)
         else:
-            api = getattr(self.inference.to_async, f"{job.quality}_{name}")
-            out = await api(pad_to(batch, CANVASES[name]))
+            out = await self._call(f"{job.quality}_{name}", pad_to(batch, CANVASES[name]))
         return out[0, :, :h, :w]
 
     @app.post("/colorize", response_class=Response,

@@ -1,0 +1,224 @@
+"""The real BentoML server on 127.0.0.1, called over HTTP: pages, hints, bad input,
+promotion and rollback under load, refused deploys, metrics, OpenAPI, `bentoml build`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.hint_echo import export_hint_echo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mangacolor.cli", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+class Server:
+    def __init__(self, url, env, proc, log):
+        self.url, self.env, self.proc, self.log = url, env, proc, log
+
+    def post(self, files=None, data=None, timeout=60, **kw):
+        return httpx.post(f"{self.url}/colorize", files=files, data=data, timeout=timeout, **kw)
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def live_tag(self, role="fast"):
+        return httpx.get(f"{self.url}/models", timeout=10).json()["serving"].get(role, {}).get("tag")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, exported):
+    root = tmp_path_factory.mktemp("service")
+    env = dict(os.environ, BENTOML_HOME=str(root / "bentoml"), BENTOML_DO_NOT_TRACK="True",
+               MANGACOLOR_BUNDLED=str(root / "none"), MANGACOLOR_MAX_UPLOAD_MB="2",
+               MANGACOLOR_MAX_PIXELS="4000000", MANGACOLOR_ORT_THREADS="1", PYTHONPATH=str(REPO))
+    echo = export_hint_echo(root / "echo")
+    r = cli(env, "deploy", str(echo), "--promote")
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "serving.service:MangaColor", "--host",
+                             "127.0.0.1", "--port", str(port)], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    srv = Server(f"http://127.0.0.1:{port}", env, proc, root / "server.log")
+    deadline = time.time() + 180
+    while not srv.ready():
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail("server did not become ready:\n" + (root / "server.log").read_text()[-3000:])
+        time.sleep(1)
+    srv.echo_tag = srv.live_tag()
+    srv.exported = exported
+    yield srv
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def png_bytes(im: Image.Image, fmt="PNG", **kw) -> bytes:
+    b = io.BytesIO()
+    im.save(b, fmt, **kw)
+    return b.getvalue()
+
+
+def line_page(w=173, h=251) -> Image.Image:
+    """Line art: two boxes side by side."""
+    im = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle([10, 10, w // 2 - 5, h - 10], outline="black", width=3)
+    d.rectangle([w // 2 + 5, 10, w - 10, h - 10], outline="black", width=3)
+    return im
+
+
+@pytest.mark.parametrize("size", [(173, 251), (301, 97), (64, 64), (517, 731)])
+def test_page_in_same_size_png_out(server, size):
+    r = server.post(files={"image": ("p.png", png_bytes(line_page(*size)), "image/png")})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    out = Image.open(io.BytesIO(r.content))
+    assert out.size == size and out.mode == "RGB"
+
+
+def test_hints_are_honoured(server):
+    hints = [{"x": 45, "y": 120, "color": "#e01010", "radius": 6}]
+    r = server.post(files={"image": ("p.png", png_bytes(line_page()), "image/png")},
+                    data={"hints": json.dumps(hints), "mode": "lineart"})
+    assert r.status_code == 200, r.text
+    out = np.asarray(Image.open(io.BytesIO(r.content))).astype(int)
+    red = out[115:126, 40:51].mean(axis=(0, 1))
+    assert red[0] > red[1] + 60 and red[0] > red[2] + 60, red     # the hinted region is red
+    far = out[120, 130]
+    assert abs(far[0] - far[1]) < 15 and abs(far[0] - far[2]) < 15  # the other box is not
+
+
+def huge_png_header(w=20000, h=20000) -> bytes:
+    def chunk(kind, data):
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b"")
+
+
+GOOD = png_bytes(line_page())
+BAD_REQUESTS = {
+    "zero bytes": ({"image": ("a.png", b"", "image/png")}, {}, 415),
+    "text named png": ({"image": ("a.png", b"hello, not an image", "image/png")}, {}, 415),
+    "truncated png": ({"image": ("a.png", GOOD[: len(GOOD) // 2], "image/png")}, {}, 422),
+    "20000x20000 header": ({"image": ("a.png", huge_png_header(), "image/png")}, {}, 413),
+    "missing image field": ({}, {"mode": "auto"}, 400),
+    "malformed hints json": ({"image": ("a.png", GOOD, "image/png")}, {"hints": "[{"}, 400),
+    "hints not a list": ({"image": ("a.png", GOOD, "image/png")}, {"hints": '{"x": 1}'}, 400),
+    "hint out of bounds": ({"image": ("a.png", GOOD, "image/png")}, {"hints": '[{"x": 999, "y": 1, "color": "#fff"}]'}, 400),
+    "nan coordinate": ({"image": ("a.png", GOOD, "image/png")}, {"hints": '[{"x": NaN, "y": 1, "color": "#fff"}]'}, 400),
+    "bad colour": ({"image": ("a.png", GOOD, "image/png")}, {"hints": '[{"x": 1, "y": 1, "color": "red"}]'}, 400),
+    "unknown mode": ({"image": ("a.png", GOOD, "image/png")}, {"mode": "watercolour"}, 400),
+    "unknown quality": ({"image": ("a.png", GOOD, "image/png")}, {"quality": "best"}, 400),
+    "unknown model": ({"image": ("a.png", GOOD, "image/png")}, {"model": "mangacolor:nope"}, 404),
+    "path-like model": ({"image": ("a.png", GOOD, "image/png")}, {"model": "../../etc/passwd"}, 404),
+    "body over the limit": ({"image": ("a.png", b"\x89PNG" + b"0" * (3 * 1024 * 1024), "image/png")}, {}, 413),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REQUESTS))
+def test_bad_input_gets_a_documented_4xx(server, name):
+    files, data, status = BAD_REQUESTS[name]
+    r = server.post(files=files or None, data=data)
+    assert r.status_code == status, (name, r.status_code, r.text[:300])
+    body = r.json()
+    assert set(body) == {"error", "detail"} and body["detail"], body
+    assert server.ready()
+
+
+def test_models_metrics_and_openapi(server):
+    m = httpx.get(f"{server.url}/models", timeout=10).json()
+    assert any(d["live"] and d["tag"] == server.echo_tag for d in m["models"])
+    assert m["serving"]["fast"]["provider"] in ("CPUExecutionProvider", "CUDAExecutionProvider")
+    assert "bentoml" in httpx.get(f"{server.url}/metrics", timeout=10).text
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
+    assert "/colorize" in spec["paths"] and "/models" in spec["paths"]
+    assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
+
+
+def _wait_for(fn, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if fn():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_promotion_and_rollback_under_load(server):
+    r = cli(server.env, "deploy", str(server.exported))
+    assert r.returncode == 0, r.stderr
+    new_tag = r.stdout.split()[-1]
+    statuses, stop = [], threading.Event()
+
+    def client():
+        with httpx.Client(timeout=60) as c:
+            while not stop.is_set():
+                resp = c.post(f"{server.url}/colorize", files={"image": ("p.png", GOOD, "image/png")})
+                statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        assert cli(server.env, "promote", new_tag).returncode == 0
+        assert _wait_for(lambda: server.live_tag() == new_tag), "the service did not switch to the promoted model"
+        time.sleep(1)
+        assert cli(server.env, "rollback").returncode == 0
+        assert _wait_for(lambda: server.live_tag() == server.echo_tag), "rollback did not take effect"
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert len(statuses) >= 8 and set(statuses) == {200}, statuses
+
+
+def test_corrupt_model_is_refused_and_live_keeps_serving(server, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.onnx").write_bytes(b"\x08\x01 definitely not onnx" * 50)
+    r = cli(server.env, "deploy", str(bad), "--promote")
+    assert r.returncode != 0 and "cannot load" in r.stderr
+    assert server.live_tag() == server.echo_tag
+    assert server.post(files={"image": ("p.png", GOOD, "image/png")}).status_code == 200
+
+
+def test_bentoml_build(tmp_path):
+    env = dict(os.environ, BENTOML_HOME=str(tmp_path / "home"), BENTOML_DO_NOT_TRACK="True")
+    r = subprocess.run([sys.executable, "-m", "bentoml", "build", "--output", "tag"], env=env, cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "mangacolor:" in r.stdout
