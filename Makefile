@@ -3,14 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 3000
+export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: run test venv clean bench help
+.PHONY: run test venv browser bench clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
 
 # torch is named explicitly as ==2.13.0: that spec takes the CPU wheel on disk;
-# any other spec pulls several GB of CUDA packages from the registry.
+# any other spec pulls several GB of CUDA packages.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -20,11 +22,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install everything
 
-test: $(STAMP)  ## run the whole test suite
-	BENTOML_DO_NOT_TRACK=True $(BIN)/python -m pytest -q
+# The browser test drives Debian's chromium; install it when missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "WARNING: chromium is missing and this is not root: the browser test will be SKIPPED"; fi; }
 
-run: $(STAMP)  ## start the API + demo on the bundled default model
-	@echo "The service arrives with issue 5; nothing to start yet."
+test: $(STAMP) browser  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+run: $(STAMP)  ## start the API + demo on http://127.0.0.1:$(PORT) (demo at /ui) with the bundled model
+	@test -f models/default/model.onnx || { echo "models/default/model.onnx is missing: export one with 'mangacolor export'"; exit 1; }
+	$(BIN)/bentoml serve serving.service:MangaColor --host 127.0.0.1 --port $(PORT)
+
+bench: $(STAMP)  ## benchmarks into bench/results/
+	$(BIN)/python bench/train_throughput.py default --loader
+	$(BIN)/python bench/infer.py
 
 clean:  ## remove the virtual environment
 	rm -rf $(VENV)

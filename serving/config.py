@@ -19,6 +19,7 @@ class ServeConfig:
     timeout_s: int = 300
     worker_threads: int = 8
     front_threads: int = 16
+    ui: int = 1                         # mount the Gradio demo at /ui (0 = API only)
 
     @classmethod
     def from_env(cls) -> "ServeConfig":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -31,14 +32,30 @@ class Result:
 
 @dataclass
 class Colorizer:
-    model: OnnxColorizer
+    """Colours pages with the model that `pick(quality)` returns ('fast' or 'ensemble')."""
+
+    pick: Callable[[str], OnnxColorizer]
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", variant: str = "", threads: int | None = None) -> "Colorizer":
-        return cls(load_model(path, device=device, variant=variant, threads=default_threads() if threads is None else threads))
+        """One exported model folder, used for every quality (the CLI)."""
+        model = load_model(path, device=device, variant=variant, threads=default_threads() if threads is None else threads)
+        return cls(lambda _quality: model)
+
+    @classmethod
+    def live(cls, device: str = "auto", threads: int | None = None) -> "Colorizer":
+        """The models live in the model store, following promotions (the demo inside the service)."""
+        from .live import LiveModels
+
+        live = LiveModels(device, default_threads() if threads is None else threads)
+        return cls(lambda quality: live.get(quality)[1])
+
+    @property
+    def model(self) -> OnnxColorizer:
+        return self.pick("fast")
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None,
-                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False) -> Result:
+                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False, quality: str = "fast") -> Result:
         """Colour one page; `mode` auto detects line art / grayscale / screentone."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -47,4 +64,4 @@ class Colorizer:
         if skip_colored and is_colored(rgb):
             return Result(rgb, "colour", skipped=True)
         kind = detect_kind(rgb) if mode == "auto" else mode
-        return Result(run_pipeline(rgb, self.model, kind, hints, work_size), kind)
+        return Result(run_pipeline(rgb, self.pick(quality), kind, hints, work_size), kind)

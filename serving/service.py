@@ -29,6 +29,23 @@ install_error_handlers(app)
 app.add_middleware(BodyLimit, limit=int(SERVE.max_upload_mb * 1024 * 1024))
 
 
+def mount_ui(app: FastAPI) -> None:
+    """The Gradio demo at /ui, in this process, on the live models (Gradio's own mount: see notes)."""
+    if not SERVE.ui:
+        return
+    try:
+        import gradio as gr
+    except ImportError:  # a serve-only install: the API works without the demo
+        return
+    from demo.app import MAX_FILE_SIZE, build
+    from demo.handlers import LiveBackend
+
+    gr.mount_gradio_app(app, build(LiveBackend()), path="/ui", max_file_size=MAX_FILE_SIZE)
+
+
+mount_ui(app)
+
+
 def pad_to(batch: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     """(1, 5, h, w) -> (1, 5, H, W): paper-white gray, no hints in the padding."""
     h, w = batch.shape[-2:]

@@ -51,3 +51,11 @@ def exported(tiny_runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("models") / "tiny"
     assert main(["export", str(tiny_runs[0] / "best"), "--out", str(out), "--calib", "6", "--quality-limit", "4"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, exported):
+    """The real service (API + demo at /ui) on a free loopback port."""
+    from tests.server import start_server
+
+    yield from start_server(tmp_path_factory.mktemp("service"), exported)

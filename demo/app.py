@@ -1,0 +1,108 @@
+"""The Gradio demo: layout and wiring only; the work is in demo/handlers.py.
+
+    make run                                   # served at http://127.0.0.1:3000/ui with the API
+    python -m demo.app --api http://host:3000  # the demo alone, against a remote API
+    python -m demo.app --model models/default  # the demo alone, in-process on an exported model
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+import gradio as gr
+
+from . import handlers
+
+EXAMPLES = Path(__file__).parent / "examples"
+PALETTE = ["#c0392b", "#e8b89a", "#f4d03f", "#2e86c1", "#27ae60", "#8e44ad", "#34495e", "#ffffff", "#1b1b1b"]
+MAX_FILE_SIZE = "20mb"
+CONCURRENCY = 2  # model calls at once; more wait in the queue
+
+
+def _guard(fn):
+    """Turn a handler's ValueError into a message in the UI instead of a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, OSError) as e:
+            raise gr.Error(str(e)) from None
+
+    return wrapper
+
+
+def build(backend) -> gr.Blocks:
+    """The whole UI around one backend (in-process or remote)."""
+    with gr.Blocks(title="mangacolor", analytics_enabled=False) as demo:
+        gr.Markdown("# mangacolor\nUpload a manga page or line art. It is coloured at once; draw colour hints "
+                    "with the brush and press **Colour** again. Pages keep their full size.")
+        with gr.Tab("Page"):
+            with gr.Row():
+                with gr.Column():
+                    editor = gr.ImageEditor(label="Page and hints", type="numpy", image_mode="RGBA", format="png",
+                                            brush=gr.Brush(colors=PALETTE, color_mode="defaults", default_size=8),
+                                            eraser=gr.Eraser(default_size=12), layers=gr.LayerOptions(allow_additional_layers=False),
+                                            transforms=(), elem_id="editor", height=560)
+                    with gr.Row():
+                        mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
+                        quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                    work = gr.Slider(256, 1024, value=512, step=64, label="Working resolution (long side, px)")
+                    button = gr.Button("Colour", variant="primary", elem_id="colour-button")
+                with gr.Column():
+                    compare = gr.ImageSlider(label="Before / after", type="numpy", elem_id="compare")
+                    result = gr.Image(label="Coloured page", type="numpy", format="png", elem_id="result")
+                    download = gr.File(label="Full-size PNG")
+                    status = gr.Markdown(elem_id="status")
+            with gr.Accordion("Hint sets: keep a character's colours across pages", open=False):
+                with gr.Row():
+                    save_btn = gr.Button("Save hints as JSON")
+                    saved = gr.File(label="Saved hint set")
+                    hint_file = gr.File(label="Load a hint set onto this page", file_types=[".json"], type="filepath")
+            if handlers.example_pages(EXAMPLES):
+                gr.Examples(handlers.example_pages(EXAMPLES), inputs=[editor], label="Examples (see demo/examples/LICENSE.md)")
+        with gr.Tab("Chapter"):
+            files = gr.File(label="A .cbz/.zip chapter, or page images", file_count="multiple", type="filepath",
+                            file_types=[".cbz", ".zip", "image"])
+            with gr.Row():
+                c_mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
+                c_quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
+            c_button = gr.Button("Colour chapter", variant="primary")
+            c_out = gr.File(label="Coloured chapter (.cbz)")
+            c_status = gr.Markdown()
+
+        page = _guard(functools.partial(handlers.colorize_page, backend))
+        outputs = [result, compare, download, status]
+        button.click(page, [editor, mode, quality, work], outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
+        editor.upload(page, [editor, mode, quality, work], outputs, concurrency_limit=CONCURRENCY, api_name=False)
+        save_btn.click(_guard(handlers.save_hint_set), [editor], [saved], api_name="save_hints")
+        hint_file.upload(_guard(handlers.load_hint_set), [hint_file, editor], [editor], api_name=False)
+
+        def chapter(f, m, q, s, progress=gr.Progress()):
+            return handlers.colorize_chapter(backend, f, m, q, s, progress)
+
+        c_button.click(_guard(chapter), [files, c_mode, c_quality, skip], [c_out, c_status],
+                       concurrency_limit=1, api_name="chapter")
+    demo.queue(max_size=32, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Run the mangacolor demo on its own.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--api", help="URL of a running mangacolor API, e.g. http://127.0.0.1:3000")
+    src.add_argument("--model", help="exported model folder to run in this process, e.g. models/default")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    args = p.parse_args(argv)
+    backend = handlers.RemoteBackend(args.api) if args.api else handlers.local_backend(args.model)
+    build(backend).launch(server_name=args.host, server_port=args.port, max_file_size=MAX_FILE_SIZE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
