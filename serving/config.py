@@ -14,6 +14,7 @@ class ServeConfig:
     max_upload_mb: float = 20.0         # request body limit
     max_pixels: int = 40_000_000        # checked from the image header, before decoding
     max_inflight: int = 16              # concurrent /colorize requests; more get 429
+    batching: int = 1                   # adaptive batching of model calls (0 = off, for benchmarks)
     max_batch_size: int = 8
     max_latency_ms: int = 60_000        # batching window bound; CPU batches of 8 take seconds
     timeout_s: int = 300

@@ -18,7 +18,8 @@ from .registry import ensure_default
 
 # Fixed canvases (H, W) at the 512 px working size: every page fits one of them.
 CANVASES = {"portrait": (512, 384), "landscape": (384, 512), "square": (512, 512)}
-BATCH = dict(batchable=True, batch_dim=0, max_batch_size=SERVE.max_batch_size, max_latency_ms=SERVE.max_latency_ms)
+BATCH = (dict(batchable=True, batch_dim=0, max_batch_size=SERVE.max_batch_size, max_latency_ms=SERVE.max_latency_ms)
+         if SERVE.batching else {})
 
 
 def canvas_for(h: int, w: int) -> str | None:

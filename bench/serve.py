@@ -1,0 +1,126 @@
+"""Service throughput and latency under concurrent clients (loopback only, bounded in time and count).
+
+    python bench/serve.py [--model models/default] [--seconds 20] [--clients 1 4 16]
+
+For batching on and off: a real `bentoml serve` on 127.0.0.1, N clients posting one
+1200x1700 page each in a loop for a fixed time; throughput, p50/p99 and the server's
+memory. Then the raw runtime's batched throughput (the model alone, batch 8) and
+the service / raw ratio, all in this one run on this one machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import machine, save  # noqa: E402
+from mangacolor.image_io import encode_png  # noqa: E402
+from tests.server import start_server  # noqa: E402
+
+MAX_REQUESTS = 2000
+
+
+def page_png() -> bytes:
+    rng = np.random.default_rng(0)
+    page = np.full((1700, 1200, 3), 255, np.uint8)
+    for _ in range(40):
+        y, x = rng.integers(0, 1600), rng.integers(0, 1100)
+        page[y:y + 100, x:x + 4] = 0
+        page[y:y + 4, x:x + 100] = 0
+    return encode_png(page)
+
+
+def load(url: str, clients: int, seconds: float, body: bytes) -> dict:
+    lat, errors, stop = [], [], time.time() + seconds
+    lock = threading.Lock()
+
+    def client():
+        with httpx.Client(timeout=120) as c:
+            while time.time() < stop and len(lat) < MAX_REQUESTS:
+                t = time.perf_counter()
+                r = c.post(f"{url}/colorize", files={"image": ("p.png", body, "image/png")})
+                with lock:
+                    (lat if r.status_code == 200 else errors).append(time.perf_counter() - t if r.status_code == 200 else r.status_code)
+
+    t0 = time.time()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.time() - t0
+    lat.sort()
+    return {"clients": clients, "requests": len(lat), "errors": len(errors), "pages_per_s": len(lat) / wall,
+            "p50_s": statistics.median(lat) if lat else None, "p99_s": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server process tree (MB)."""
+    import subprocess
+
+    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)], capture_output=True, text=True).stdout
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for k in kids:
+        out += subprocess.run(["ps", "-o", "rss=", "--ppid", k], capture_output=True, text=True).stdout
+    return sum(int(x) for x in out.split()) / 1024
+
+
+def raw_batched(model_dir: Path, seconds: float) -> float:
+    from serving.runtime import load_model
+
+    m = load_model(model_dir, device="auto")
+    x = np.ones((8, 1, 512, 384), np.float32)
+    z3, z1 = np.zeros((8, 3, 512, 384), np.float32), np.zeros((8, 1, 512, 384), np.float32)
+    m(x, z3, z1)
+    n, t0 = 0, time.time()
+    while time.time() - t0 < seconds:
+        m(x, z3, z1)
+        n += 8
+    return n / (time.time() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="models/default")
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    args = p.parse_args(argv)
+    body = page_png()
+    res = {"model": args.model, "page": "1200x1700 PNG", "runs": []}
+    for batching in (1, 0):
+        os.environ["MANGACOLOR_BATCHING"] = str(batching)
+        os.environ["MANGACOLOR_MAX_INFLIGHT"] = "64"
+        os.environ["MANGACOLOR_ORT_THREADS"] = "0"
+        gen = start_server(Path(tempfile.mkdtemp()), Path(args.model), live=Path(args.model))
+        srv = next(gen)
+        try:
+            for n in args.clients:
+                r = load(srv.url, n, args.seconds, body) | {"batching": bool(batching)}
+                r["server_rss_mb"] = server_rss_mb(srv.proc.pid)
+                res["runs"].append(r)
+                print(r, flush=True)
+        finally:
+            next(gen, None)
+    res["raw_runtime_batch8_pages_per_s"] = raw_batched(Path(args.model), args.seconds / 2)
+    best16 = max((r["pages_per_s"] for r in res["runs"] if r["clients"] == max(args.clients)), default=0)
+    res["service_over_raw_at_max_clients"] = best16 / res["raw_runtime_batch8_pages_per_s"]
+    print(f"machine: {machine()}; raw runtime (batch 8, model only): {res['raw_runtime_batch8_pages_per_s']:.2f} pages/s; "
+          f"service / raw at {max(args.clients)} clients: {res['service_over_raw_at_max_clients']:.2f}")
+    print("wrote", save("serve", res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
