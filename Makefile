@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: run test venv browser bench clean help
+.PHONY: run test venv browser bench train-default clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
@@ -34,6 +34,16 @@ test: $(STAMP) browser  ## run the whole test suite
 run: $(STAMP)  ## start the API + demo on http://127.0.0.1:$(PORT) (demo at /ui) with the bundled model
 	@test -f models/default/model.onnx || { echo "models/default/model.onnx is missing: export one with 'mangacolor export'"; exit 1; }
 	$(BIN)/bentoml serve serving.service:MangaColor --host 127.0.0.1 --port $(PORT)
+
+DATA := data/datasets/default
+
+$(DATA)/manifest.json:
+	$(BIN)/mangacolor data fetch openmoji
+	$(BIN)/mangacolor data fetch openclipart
+	$(BIN)/mangacolor data build data/raw/openmoji data/raw/openclipart --out $(DATA)
+
+train-default: $(STAMP) $(DATA)/manifest.json  ## fetch + build the data, train/eval/export models/default (resumable)
+	$(BIN)/python -m training.recipe --data $(DATA)
 
 bench: $(STAMP)  ## benchmarks into bench/results/
 	$(BIN)/python bench/train_throughput.py default --loader

@@ -1,0 +1,164 @@
+"""`make train-default`: train, evaluate and export the bundled default models, reproducibly.
+
+    python -m training.recipe [--profile cpu|gpu] [--data data/datasets/default] [--out runs/recipe]
+
+1. sanity and lr-find on the recipe config (results go into the model card);
+2. a short search, then K ensemble members with the best config (different seeds);
+3. distill the ensemble into a student; evaluate members, ensemble and student on the
+   test split next to every baseline;
+4. export: the student (fp32, fp16, INT8) to models/default, the ensemble (fp32) to
+   models/default-ensemble, each with its card, the evaluation report and the
+   training curves.
+Every step writes its output before the next starts and is skipped when that output
+exists, so an interrupted recipe resumes where it stopped (training steps resume
+from their last checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mangacolor.cli import main as mc
+
+
+@dataclass(frozen=True)
+class Profile:
+    overrides: tuple[str, ...]   # on top of training/configs/default.yaml
+    search_trials: int
+    search_steps: int
+    fine_trials: int
+    fine_steps: int
+    member_steps: int
+    student_steps: int
+    members: int = 3
+    eval_limit: int = 150
+
+
+PROFILES = {
+    # CPU: a narrower net on smaller crops, so the whole recipe fits in about an hour on 2 cores
+    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 6, 60, 2, 200, 800, 800),
+    # GPU: the default config as it stands, longer runs
+    "gpu": Profile(("--train.workers=8",), 16, 300, 4, 1500, 6000, 6000, eval_limit=0),
+}
+
+
+def step(out: Path, name: str, marker: str, log: dict):
+    """Decorator-free step runner: skip when `marker` exists, time it otherwise."""
+    def run(fn):
+        path = out / marker
+        if path.exists():
+            print(f"== {name}: done earlier ({path})")
+            return
+        print(f"== {name}")
+        t = time.time()
+        rc = fn()
+        if rc not in (0, None):
+            raise RuntimeError(f"recipe step {name} failed with status {rc}")
+        log[name] = round(time.time() - t, 1)
+        (out / "recipe_times.json").write_text(json.dumps(log, indent=1))
+    return run
+
+
+def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
+    """TensorBoard scalars (train loss, val loss, val PSNR) of each run drawn as PNG curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = ("train/loss", "val/loss", "val/psnr")
+    fig, axes = plt.subplots(1, len(tags), figsize=(15, 4))
+    for name, run in run_dirs.items():
+        ea = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
+        ea.Reload()
+        for ax, tag in zip(axes, tags):
+            if tag in ea.Tags()["scalars"]:
+                ev = ea.Scalars(tag)
+                ax.plot([e.step for e in ev], [e.value for e in ev], label=name)
+    for ax, tag in zip(axes, tags):
+        ax.set_title(tag)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(dest, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--profile", choices=sorted(PROFILES), default="gpu" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--data", default="data/datasets/default")
+    p.add_argument("--out", default="runs/recipe")
+    p.add_argument("--models", default="models")
+    args = p.parse_args(argv)
+    prof, out, data = PROFILES[args.profile], Path(args.out), args.data
+    out.mkdir(parents=True, exist_ok=True)
+    log = json.loads((out / "recipe_times.json").read_text()) if (out / "recipe_times.json").exists() else {}
+    log["device"] = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    log["profile"] = args.profile
+    base = ["default", f"--data.root={data}", *prof.overrides]
+
+    step(out, "sanity", "sanity.json", log)(
+        lambda: mc(["sanity", *base, "--overfit-steps", "200", "--baseline-steps", "30", "--json", str(out / "sanity.json")]))
+    step(out, "lr-find", "lr_find/lr_find.json", log)(
+        lambda: mc(["lr-find", *base, "--steps", "80", "--out", str(out / "lr_find")]))
+    step(out, "search", "search/best.yaml", log)(
+        lambda: mc(["search", *base, "--trials", str(prof.search_trials), "--steps", str(prof.search_steps),
+                    "--fine-trials", str(prof.fine_trials), "--fine-steps", str(prof.fine_steps),
+                    "--out", str(out / "search")]))
+    best = str(out / "search" / "best.yaml")
+    members = []
+    for seed in range(prof.members):
+        run = out / f"member{seed}"
+        members.append(run)
+        common = [best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={prof.member_steps}",
+                  "--train.progress=false", f"--train.val_every={max(50, prof.member_steps // 8)}",
+                  f"--train.ckpt_every={max(50, prof.member_steps // 8)}", "--train.early_stop_patience=0"]
+        step(out, f"member {seed}", f"member{seed}/done", log)(
+            lambda common=common, run=run: mc(["train", *common, *(["--resume"] if run.exists() else [])])
+            or (run / "done").touch())
+    ens = out / "ensemble.json"
+    step(out, "ensemble", "ensemble.json", log)(lambda: mc(["ensemble", *map(str, members), "--rule", "mean", "--out", str(ens)]))
+    student = out / "student"
+    sc = [str(ens), best, f"--train.run_dir={student}", "--train.seed=100", f"--train.steps={prof.student_steps}",
+          "--train.progress=false", f"--train.val_every={max(50, prof.student_steps // 8)}",
+          f"--train.ckpt_every={max(50, prof.student_steps // 8)}", "--train.early_stop_patience=0"]
+    step(out, "distill", "student/done", log)(
+        lambda: mc(["distill", *sc, *(["--resume"] if student.exists() else [])]) or (student / "done").touch())
+    report = out / "eval_test"
+    step(out, "eval", "eval_test/metrics.json", log)(
+        lambda: mc(["eval", str(ens), str(student / "best"), "--with-members", "--data", data, "--split", "test",
+                    "--limit", str(prof.eval_limit), "--size", "256", "--out", str(report)]))
+    models = Path(args.models)
+    step(out, "export student", "exported_student", log)(
+        lambda: mc(["export", str(student / "best"), "--out", str(models / "default"), "--name", "default",
+                    "--metrics", str(report / "metrics.json"), "--data", data]) or (out / "exported_student").touch())
+    step(out, "export ensemble", "exported_ensemble", log)(
+        lambda: mc(["export", str(ens), "--out", str(models / "default-ensemble"), "--name", "default-ensemble",
+                    "--variants", "--metrics", str(report / "metrics.json"), "--data", data])
+        or (out / "exported_ensemble").touch())
+    for dest in (models / "default", models / "default-ensemble"):
+        ev = dest / "eval"
+        ev.mkdir(exist_ok=True)
+        for f in ("report.md", "metrics.json", "curve.png", "kinds.png", "worst.png"):
+            shutil.copy(report / f, ev / f)
+        for f in ("sanity.json", "recipe_times.json"):
+            shutil.copy(out / f, ev / f)
+        shutil.copy(out / "lr_find" / "lr_find.png", ev / "lr_find.png")
+        shutil.copy(out / "search" / "results.md", ev / "search.md")
+        curves_png({m.name: m for m in members} | {"student": student}, ev / "training_curves.png")
+    print(json.dumps(log, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
