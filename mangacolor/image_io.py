@@ -18,7 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Pillow's own bomb guard stays on; ours is stricter and checked from the header.
 DEFAULT_MAX_PIXELS = 40_000_000  # e.g. 5000 x 8000; a 4000 x 6000 page fits
 DEFAULT_MAX_SIDE = 16_384
+MIN_SIDE = 8  # smaller than this there is nothing to colour
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF"})
+SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 
 class ImageError(ValueError):
@@ -68,6 +70,8 @@ def load_image(
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
+            if data.startswith(SIGNATURES):  # it says it is an image, but the header is broken
+                raise UnreadableImage("the image header is truncated or corrupt") from None
             raise NotAnImage("not an image: expected PNG, JPEG, WebP, BMP or GIF") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise ImageTooLarge(f"image header declares too many pixels: {e}") from None
@@ -90,8 +94,8 @@ def load_image(
 def check_size(size: tuple[int, int], *, max_pixels: int, max_side: int) -> None:
     """Raise ImageTooLarge/UnreadableImage for an absurd (width, height)."""
     w, h = size
-    if w < 1 or h < 1:
-        raise UnreadableImage(f"the image has no pixels ({w}x{h})")
+    if w < MIN_SIDE or h < MIN_SIDE:
+        raise UnreadableImage(f"the image is {w}x{h}; it needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
     if w > max_side or h > max_side or w * h > max_pixels:
         raise ImageTooLarge(
             f"the image is {w}x{h} = {w * h:,} pixels; the limit is {max_pixels:,} pixels "

@@ -63,8 +63,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req, e: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(e.status_code, "http_error")
-        return error_response(e.status_code, code, str(e.detail))
+        status, detail = e.status_code, str(e.detail)
+        if status == 400 and "exceeded maximum size" in detail:  # Starlette's multipart part limit
+            status, detail = 413, f"a form field is too large: {detail}"
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "http_error")
+        return error_response(status, code, detail)
 
 
 class BodyLimit:
@@ -93,6 +96,40 @@ class BodyLimit:
             return msg
 
         await self.app(scope, limited, send)
+
+
+class JsonErrors:
+    """ASGI middleware for the whole server: BentoML's own plain-text 4xx (unknown routes,
+    wrong methods) become the API's JSON error shape too."""
+
+    CODES = {404: "not_found", 405: "method_not_allowed"}
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = {"rewrite": False}
+
+        async def wrapped(msg):
+            if msg["type"] == "http.response.start":
+                headers = dict(msg.get("headers") or [])
+                if msg["status"] in self.CODES and headers.get(b"content-type", b"").startswith(b"text/plain"):
+                    state["rewrite"] = True
+                    state["status"] = msg["status"]
+                    return
+            if state["rewrite"]:
+                if msg["type"] == "http.response.body" and not msg.get("more_body"):
+                    status = state["status"]
+                    detail = f"{scope.get('method')} {scope.get('path')} does not exist; see /openapi.json"
+                    resp = error_response(status, self.CODES[status], detail)
+                    await send({"type": "http.response.start", "status": status, "headers": resp.raw_headers})
+                    await send({"type": "http.response.body", "body": resp.body})
+                return
+            await send(msg)
+
+        await self.app(scope, receive, wrapped)
 
 
 @dataclass

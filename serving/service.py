@@ -20,7 +20,7 @@ import bentoml
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
 
-from .api import ApiError, BodyLimit, check_params, install_error_handlers, make_job, read_upload
+from .api import ApiError, BodyLimit, JsonErrors, check_params, install_error_handlers, make_job, read_upload
 from .config import SERVE
 from .worker import CANVASES, Inference, canvas_for
 
@@ -130,3 +130,6 @@ class MangaColor:
         except Exception:
             pass
         return JSONResponse({"models": await run_in_threadpool(list_models), "live": read_state(), "serving": status})
+
+
+MangaColor.add_asgi_middleware(JsonErrors)

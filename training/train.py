@@ -242,9 +242,15 @@ class Trainer:
                 "bad_vals": self.bad_vals, "metrics": metrics or {}, "config": to_dict(self.cfg),
                 "config_hash": config_hash(self.cfg), "resume_key": resume_key(self.cfg), "data_manifest_hash": self.train_ds.manifest_hash,
                 "device": str(self.device), "amp": str(self.amp)}
-        path = ckpt.save_checkpoint(self.run_dir / f"step-{self.step:08d}", self.model, self.cfg.model, state, meta)
-        if best:
-            ckpt.save_checkpoint(self.run_dir / "best", self.model, self.cfg.model, state, meta)
+        try:
+            path = ckpt.save_checkpoint(self.run_dir / f"step-{self.step:08d}", self.model, self.cfg.model, state, meta)
+            if best:
+                ckpt.save_checkpoint(self.run_dir / "best", self.model, self.cfg.model, state, meta)
+        except OSError as e:  # e.g. ENOSPC: the half-written folder is gone, earlier checkpoints are intact
+            last = ckpt.latest_valid(self.run_dir, log=self.log)
+            raise RuntimeError(f"could not write the step {self.step} checkpoint ({e.strerror or e}); "
+                               f"the last good checkpoint is {last or 'none'}. Free disk space and "
+                               f"rerun with --resume.") from None
         ckpt.prune(self.run_dir, self.cfg.train.keep_last)
         return path
 
