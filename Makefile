@@ -45,9 +45,12 @@ $(DATA)/manifest.json:
 train-default: $(STAMP) $(DATA)/manifest.json  ## fetch + build the data, train/eval/export models/default (resumable)
 	$(BIN)/python -m training.recipe --data $(DATA)
 
-bench: $(STAMP)  ## benchmarks into bench/results/
+bench: $(STAMP)  ## all benchmarks (about 25 min on 2 cores) into bench/results/ and the README table
 	$(BIN)/python bench/train_throughput.py default --loader
 	$(BIN)/python bench/infer.py
+	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/soak.py --minutes 10
+	$(BIN)/python bench/report.py
 
 clean:  ## remove the virtual environment
 	rm -rf $(VENV)

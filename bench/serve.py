@@ -103,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MANGACOLOR_BATCHING"] = str(batching)
         os.environ["MANGACOLOR_MAX_INFLIGHT"] = "64"
         os.environ["MANGACOLOR_ORT_THREADS"] = "0"
+        t0 = time.time()
         gen = start_server(Path(tempfile.mkdtemp()), Path(args.model), live=Path(args.model))
         srv = next(gen)
+        res.setdefault("cold_start_to_ready_s", round(time.time() - t0, 1))  # deploy + serve + warm-up
         try:
             for n in args.clients:
                 r = load(srv.url, n, args.seconds, body) | {"batching": bool(batching)}

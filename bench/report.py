@@ -1,0 +1,60 @@
+"""Render bench/results/*.json as the README's benchmark table (between the bench markers)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def rows() -> list[tuple[str, str, str]]:
+    out = []
+
+    def load(name):
+        p = RESULTS / f"{name}.json"
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    if t := load("train_throughput"):
+        out.append(("training, CPU fp32", f"{t['cpu_fp32_images_per_s']:.1f} images/s ({t['model']}, crop {t['crop']})", t["machine"]))
+        if "gpu_amp_over_fp32" in t:
+            out.append(("training, GPU AMP vs fp32", f"{t['gpu_amp_bf16_cl_images_per_s']:.0f} vs {t['gpu_fp32_images_per_s']:.0f} images/s ({t['gpu_amp_over_fp32']:.2f}x)", t["machine"]))
+    if i := load("infer"):
+        for r in i["rows"]:
+            shape = "x".join(map(str, r["shape"]))
+            out.append((f"network {r['input']}, batch {r['shape'][0]}",
+                        f"eager {r['PyTorch eager']:.2f} s, ORT {r['ORT fp32']:.2f} s, INT8 {r.get('ORT INT8', float('nan')):.2f} s; "
+                        f"ORT {r['ORT fp32 speed-up over eager']:.1f}x eager", i["machine"]))
+        for k, v in i.items():
+            if k.startswith("full page"):
+                out.append((k.replace(" (s)", ""), f"{v:.2f} s median", i["machine"]))
+    if s := load("serve"):
+        for r in s["runs"]:
+            out.append((f"service, {r['clients']} clients, batching {'on' if r['batching'] else 'off'}",
+                        f"{r['pages_per_s']:.2f} pages/s, p50 {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s, {r['errors']} errors, "
+                        f"{r['server_rss_mb']:.0f} MB", s["machine"]))
+        out.append(("raw runtime, batch 8 (model only)", f"{s['raw_runtime_batch8_pages_per_s']:.2f} pages/s; service/raw "
+                    f"{s['service_over_raw_at_max_clients']:.2f}", s["machine"]))
+        out.append(("cold start to ready", f"{s.get('cold_start_to_ready_s', float('nan'))} s", s["machine"]))
+    if k := load("soak"):
+        out.append((f"soak {k['minutes']} min, {k['clients']} clients", f"{k['requests']} requests, {k['errors']} errors, "
+                    f"p99 {k['p99_s']:.2f} s, memory drift {k['rss_drift_mb']:+.0f} MB", k["machine"]))
+    return out
+
+
+def main() -> int:
+    table = ["| what | figure | machine |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows()]
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    block = "<!-- bench:start -->\n" + "\n".join(table) + "\n<!-- bench:end -->"
+    text = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", block, text, flags=re.S)
+    readme.write_text(text)
+    print("\n".join(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
