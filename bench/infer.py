@@ -52,23 +52,13 @@ def build(args) -> torch.nn.Module:
 
 
 def quantize(fp32: Path, dst: Path, shapes) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    """INT8 variant calibrated on synthetic pages (the bench must not need a dataset)."""
+    from training.export import quantize_qdq
 
     rng = np.random.default_rng(0)
-    feeds = [{"x": (rng.random((1, 1, h, w)) > 0.1).astype(np.float32), "hint": np.zeros((1, 3, h, w), np.float32),
-              "mask": np.zeros((1, 1, h, w), np.float32)} for h, w in shapes]
-
-    class Reader(CalibrationDataReader):
-        it = iter(feeds)
-
-        def get_next(self):
-            return next(self.it, None)
-
-    pre = dst.with_name("pre.onnx")
-    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-    quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_qdq(fp32, dst, [{"x": (rng.random((1, 1, h, w)) > 0.1).astype(np.float32),
+                              "hint": np.zeros((1, 3, h, w), np.float32), "mask": np.zeros((1, 1, h, w), np.float32)}
+                             for h, w in shapes])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,10 +126,27 @@ def quality(paths: dict[str, Path], data_root: str, limit: int, size: int) -> di
     return {v: float(np.mean([agg[v][k]["mix"]["psnr"] for k in agg[v]])) for v in paths}
 
 
-def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int) -> None:
+def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
+    """Static INT8 QDQ quantization (per-channel weights), calibrated on `feeds` (input name -> array)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(feeds)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    pre = dst.with_name("pre.onnx")
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    pre.unlink()
+
+
+def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int) -> None:
+    """INT8 variant calibrated on `n` validation pages of every input kind, prepared as the runtime prepares them."""
     from PIL import Image
 
     from mangacolor.hints import sample_hints
@@ -146,19 +163,7 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int) -> N
         kind = ("lineart", "grayscale", "screentone")[i % 3]
         p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size)
         feeds.append({"x": p.x, "hint": p.hint, "mask": p.mask})
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(feeds)
-
-        def get_next(self):
-            return next(self.it, None)
-
-    pre = dst.with_name("pre.onnx")
-    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-    quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    pre.unlink()
+    quantize_qdq(src, dst, feeds)
 
 
 def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("fp16", "int8"), data_root: str | None = None,
