@@ -11,6 +11,8 @@ adaptive batching and swaps in promoted models without a restart.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -63,6 +65,15 @@ class MangaColor:
 
     def __init__(self) -> None:
         self.active = 0
+        self._roles: tuple[float, set] = (0.0, set())
+
+    async def _live_roles(self) -> set:
+        """Roles with a live model, from the worker, cached for a second."""
+        stamp, roles = self._roles
+        if time.monotonic() - stamp > 1.0:
+            roles = set(await self._call("status"))
+            self._roles = (time.monotonic(), roles)
+        return roles
 
     async def __is_ready__(self) -> bool:
         try:
@@ -108,12 +119,10 @@ class MangaColor:
         try:
             data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
             job = await run_in_threadpool(make_job, data, hints, mode, quality, model, SERVE.max_pixels)
-            try:
-                pred = await self._predict(job)
-            except Exception as e:
-                if "no ensemble model is live" in str(e) or "no fast model is live" in str(e):
-                    raise ApiError(503, "not_ready", str(e)[:200]) from None
-                raise
+            if not job.model and job.quality not in await self._live_roles():
+                raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
+                                                 f"`mangacolor deploy MODEL --role {job.quality} --promote`")
+            pred = await self._predict(job)
             png = await run_in_threadpool(lambda: encode_png(finish(job.page, pred, job.prepared, job.kind)))
         finally:
             self.active -= 1

@@ -110,6 +110,7 @@ CORPUS = {
     "unknown model": (IMG(GOOD), {"model": "mangacolor:nope"}, 404),
     "path-like model": (IMG(GOOD), {"model": "../../etc/passwd"}, 404),
     "wildcard model": (IMG(GOOD), {"model": "mangacolor:*"}, 404),
+    "ensemble quality, none deployed": (IMG(GOOD), {"quality": "ensemble"}, 503),
     # unusual but valid: coloured at their displayed size
     "cmyk jpeg": (IMG(cmyk_jpeg(), "a.jpg", "image/jpeg"), {}, 200),
     "16-bit png": (IMG(png16()), {}, 200),
