@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 
+import bentoml
 import numpy as np
 from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-import bentoml
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
 

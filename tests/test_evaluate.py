@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mangacolor.cli import main
-from mangacolor.color import rgb_to_lab, rgb_to_net
+from mangacolor.color import rgb_to_lab
 from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import prepare
 from training.evaluate import metrics

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,13 +12,12 @@ import time
 import zipfile
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
 from mangacolor.cli import main
-from training import checkpoint as ckpt
 from tests.fixtures import drawing
+from training import checkpoint as ckpt
 
 REPO = Path(__file__).resolve().parents[1]
 

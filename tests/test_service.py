@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from tests.server import REPO, cli
 
+
 def png_bytes(im: Image.Image, fmt="PNG", **kw) -> bytes:
     b = io.BytesIO()
     im.save(b, fmt, **kw)

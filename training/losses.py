@@ -7,7 +7,6 @@ import torch
 import torch.nn.functional as F
 
 
-
 def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(pred.float(), target.float())
 

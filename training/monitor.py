@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from training.data.show import decode_sample
 from mangacolor.color import net_to_rgb
+from training.data.show import decode_sample
 
 
 def _feeds_relu(model: nn.Module) -> dict[str, nn.Module]:

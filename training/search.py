@@ -169,7 +169,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     base = load_config(args.config, args.overrides)
-    res = search(base, args.trials, args.steps, args.fine_trials, args.fine_steps, Path(args.out), args.storage,
+    search(base, args.trials, args.steps, args.fine_trials, args.fine_steps, Path(args.out), args.storage,
                  args.study, args.seed, tuple(args.lr_range))
     print((Path(args.out) / "results.md").read_text())
     print(f"best config: {Path(args.out) / 'best.yaml'}")
