@@ -198,3 +198,17 @@ def test_colorize_cli_files_folders_and_hints(exported, tmp_path, capsys):
     mtime = (out / "in" / "a.png").stat().st_mtime_ns
     main(["colorize", str(src / "a.png"), str(src), "--out", str(out), "--model", str(exported), "--device", "cpu"])
     assert (out / "in" / "a.png").stat().st_mtime_ns == mtime  # finished outputs are not redone
+
+
+def test_a_4000x6000_page_in_bounded_memory(exported):
+    import tracemalloc
+
+    m = runtime.load_model(exported, device="cpu")
+    page = np.full((6000, 4000, 3), 255, np.uint8)
+    page[1000:5000:9] = 0
+    tracemalloc.start()
+    out = colorize(page, m, "grayscale")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.shape == page.shape
+    assert peak < 1.2e9, f"peak numpy memory {peak / 1e9:.2f} GB"  # the page itself is 72 MB
