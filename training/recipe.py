@@ -91,6 +91,33 @@ def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
     plt.close(fig)
 
 
+def before_after(model_dir: Path, data: str, dest: Path, n: int = 3) -> None:
+    """page | coloured | original, for n OpenClipart (public domain) test images, one input kind each."""
+    import numpy as np
+    from PIL import Image
+
+    from serving.inference import Colorizer
+    from training.data.build import load_manifest
+    from training.evaluate.run import make_page, resize_long
+
+    manifest = load_manifest(data)
+    items = [r for r in manifest["items"] if r["split"] == "test" and r["source"] == "openclipart"][:n]
+    col = Colorizer.load(model_dir, device="cpu")
+    rows = []
+    for i, (r, kind) in enumerate(zip(items, ("lineart", "screentone", "grayscale"))):
+        target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), 320)
+        page = make_page(target, None, kind, np.random.default_rng(i))
+        out = col.colorize(page, kind).image
+        h, w = target.shape[:2]
+        row = np.full((330, 3 * 330, 3), 255, np.uint8)
+        for j, im in enumerate((page, out, target)):
+            row[:h, j * 330: j * 330 + w] = im
+        rows.append(row)
+    Image.fromarray(np.concatenate(rows)).save(dest)
+    (dest.with_suffix(".txt")).write_text("Images: OpenClipart (public domain), test split: " +
+                                          ", ".join(r["id"] for r in items) + ". Columns: page, coloured, original.\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -156,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(out / "lr_find" / "lr_find.png", ev / "lr_find.png")
         shutil.copy(out / "search" / "results.md", ev / "search.md")
         curves_png({m.name: m for m in members} | {"student": student}, ev / "training_curves.png")
+    before_after(models / "default", data, models / "default" / "eval" / "before_after.png")
     print(json.dumps(log, indent=1))
     return 0
 
