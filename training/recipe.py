@@ -101,7 +101,13 @@ def before_after(model_dir: Path, data: str, dest: Path, n: int = 3) -> None:
     from training.evaluate.run import make_page, resize_long
 
     manifest = load_manifest(data)
-    items = [r for r in manifest["items"] if r["split"] == "test" and r["source"] == "openclipart"][:n]
+    from mangacolor.color import chroma
+
+    def colourful(r) -> bool:  # skip near-gray pictures and the odd placeholder graphic
+        rgb = np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB").resize((64, 64)))
+        return float((chroma(rgb) > 15).mean()) > 0.3
+
+    items = [r for r in manifest["items"] if r["split"] == "test" and r["source"] == "openclipart" and colourful(r)][:n]
     col = Colorizer.load(model_dir, device="cpu")
     rows = []
     for i, (r, kind) in enumerate(zip(items, ("lineart", "screentone", "grayscale"))):
