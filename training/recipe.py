@@ -42,7 +42,7 @@ class Profile:
 
 PROFILES = {
     # CPU: a narrower net on smaller crops, so the whole recipe fits in about an hour on 2 cores
-    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 4, 60, 1, 150, 600, 600),
+    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 4, 60, 1, 150, 600, 600, eval_limit=60),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(("--train.workers=8",), 16, 300, 4, 1500, 6000, 6000, eval_limit=0),
 }
