@@ -48,9 +48,12 @@ def load(url: str, clients: int, seconds: float, body: bytes) -> dict:
         with httpx.Client(timeout=120) as c:
             while time.time() < stop and len(lat) < MAX_REQUESTS:
                 t = time.perf_counter()
-                r = c.post(f"{url}/colorize", files={"image": ("p.png", body, "image/png")})
+                try:
+                    status = c.post(f"{url}/colorize", files={"image": ("p.png", body, "image/png")}).status_code
+                except httpx.HTTPError as e:  # a timeout is an error of the run, not a crash of the client
+                    status = type(e).__name__
                 with lock:
-                    (lat if r.status_code == 200 else errors).append(time.perf_counter() - t if r.status_code == 200 else r.status_code)
+                    (lat if status == 200 else errors).append(time.perf_counter() - t if status == 200 else status)
 
     t0 = time.time()
     threads = [threading.Thread(target=client) for _ in range(clients)]
