@@ -18,6 +18,7 @@ class ServeConfig:
     max_batch_size: int = 8
     max_latency_ms: int = 60_000        # batching window bound; CPU batches of 8 take seconds
     timeout_s: int = 300
+    call_timeout_s: float = 10.0        # one front -> worker call; a lost call is retried after this
     worker_threads: int = 8
     front_threads: int = 16
     ui: int = 1                         # mount the Gradio demo at /ui (0 = API only)

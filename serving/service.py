@@ -11,6 +11,7 @@ adaptive batching and swaps in promoted models without a restart.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import bentoml
@@ -26,6 +27,7 @@ from .api import ApiError, BodyLimit, JsonErrors, check_params, install_error_ha
 from .config import SERVE
 from .worker import CANVASES, Inference, canvas_for
 
+log = logging.getLogger("mangacolor")
 app = FastAPI(title="mangacolor", version="1", description="Colour manga pages and line art.")
 install_error_handlers(app)
 app.add_middleware(BodyLimit, limit=int(SERVE.max_upload_mb * 1024 * 1024))
@@ -82,16 +84,22 @@ class MangaColor:
             return False
 
     async def _call(self, method: str, *args):
-        """Call the worker; retry once when a pooled keep-alive connection was closed under us
-        (aiohttp's ServerDisconnectedError): inference is idempotent."""
+        """Call the worker; retry when the connection breaks under us. Pooled front -> worker
+        connections race with the worker closing them: a call then fails with a disconnect or
+        "Connection closed", or (about once in 300 calls under load) never gets an answer.
+        Inference is idempotent, so a retry is safe; the per-call bound turns a lost call into one."""
+        import asyncio
+
         import aiohttp
 
-        for attempt in (0, 1):
+        for attempt in range(3):
             try:
-                return await getattr(self.inference.to_async, method)(*args)
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                if attempt:
+                call = getattr(self.inference.to_async, method)(*args)
+                return await asyncio.wait_for(call, timeout=SERVE.call_timeout_s)
+            except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as e:
+                if attempt == 2 or (isinstance(e, RuntimeError) and "Connection closed" not in str(e)):
                     raise
+                log.warning("worker call %s failed (%s), retrying", method, type(e).__name__)
 
     async def _predict(self, job) -> np.ndarray:
         p = job.prepared

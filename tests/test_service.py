@@ -86,8 +86,10 @@ def test_promotion_and_rollback_under_load(server):
     def client():
         with httpx.Client(timeout=60) as c:
             while not stop.is_set():
-                resp = c.post(f"{server.url}/colorize", files={"image": ("p.png", GOOD, "image/png")})
-                statuses.append(resp.status_code)
+                try:  # a dropped or hung request is a failure too, not a dead client thread
+                    statuses.append(c.post(f"{server.url}/colorize", files={"image": ("p.png", GOOD, "image/png")}).status_code)
+                except httpx.HTTPError as e:
+                    statuses.append(type(e).__name__)
 
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
