@@ -40,8 +40,7 @@ class RemoteBackend:
         if skip_colored and is_colored(rgb):
             return Result(rgb, "colour", skipped=True)
         size = (rgb.shape[1], rgb.shape[0])
-        data = {"mode": mode, "quality": quality, "hints": json.loads(hints_to_json(hints or [], size))["hints"]}
-        data["hints"] = json.dumps(data["hints"])
+        data = {"mode": mode, "quality": quality, "hints": hints_to_json(hints or [], size)}
         r = httpx.post(f"{self.url}/colorize", files={"image": ("page.png", encode_png(rgb), "image/png")},
                        data=data, timeout=self.timeout)
         if r.status_code != 200:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -179,6 +179,3 @@ async def read_upload(upload, limit: int) -> bytes:
         raise ApiError(413, "too_large", f"image is over the {limit:,} byte limit")
     return data
 
-
-def request_id(request: Request) -> str:
-    return request.headers.get("x-request-id", "")[:64]

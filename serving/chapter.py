@@ -7,7 +7,6 @@ stopped. The CBZ is assembled (temp file + rename) only when every page is done.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -133,6 +132,3 @@ def _assemble(parts: Path, dst: Path, names: list[Path]) -> None:
     os.replace(tmp, dst)
     shutil.rmtree(parts, ignore_errors=True)
 
-
-def report_json(report: ChapterReport) -> str:
-    return json.dumps(report.__dict__)

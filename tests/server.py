@@ -79,3 +79,11 @@ def start_server(root: Path, exported: Path, live: Path | None = None):
     log.close()
 
 
+def wait_for(pred, timeout: float = 30) -> bool:
+    """Poll `pred` until it is true or `timeout` seconds pass."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False

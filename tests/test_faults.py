@@ -8,27 +8,15 @@ import io
 import signal
 import subprocess
 import sys
-import time
 import zipfile
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from mangacolor.cli import main
 from tests.fixtures import drawing
+from tests.server import REPO, wait_for
 from training import checkpoint as ckpt
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _wait(pred, timeout=120):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sigkill_mid_training_then_resume_matches_uninterrupted(dataset_dir, tmp_path):
@@ -38,7 +26,7 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(dataset_dir, tmp
     run = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "mangacolor.cli", "train", *args, f"--train.run_dir={run}"],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _wait(lambda: (run / "step-00000006").is_dir() or proc.poll() is not None)
+    assert wait_for(lambda: (run / "step-00000006").is_dir() or proc.poll() is not None, timeout=120)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = [p.name for p in ckpt.list_checkpoints(run)]
@@ -76,7 +64,7 @@ def test_chapter_killed_mid_way_resumes_without_redoing_pages(exported, tmp_path
            "--device", "cpu", "--work-size", "1024"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts = out / ".ch.cbz.parts"
-    assert _wait(lambda: len([p for p in parts.glob("*.png")]) >= 3 or proc.poll() is not None)
+    assert wait_for(lambda: len([p for p in parts.glob("*.png")]) >= 3 or proc.poll() is not None, timeout=120)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     finished = list(parts.glob("*.png"))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.server import REPO, cli
+from tests.server import REPO, cli, wait_for
 
 
 def png_bytes(im: Image.Image, fmt="PNG", **kw) -> bytes:
@@ -68,15 +68,6 @@ def test_models_metrics_and_openapi(server):
     assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
 
 
-def _wait_for(fn, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if fn():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_promotion_and_rollback_under_load(server):
     r = cli(server.env, "deploy", str(server.exported))
     assert r.returncode == 0, r.stderr
@@ -97,10 +88,10 @@ def test_promotion_and_rollback_under_load(server):
     try:
         time.sleep(1)
         assert cli(server.env, "promote", new_tag).returncode == 0
-        assert _wait_for(lambda: server.live_tag() == new_tag), "the service did not switch to the promoted model"
+        assert wait_for(lambda: server.live_tag() == new_tag), "the service did not switch to the promoted model"
         time.sleep(1)
         assert cli(server.env, "rollback").returncode == 0
-        assert _wait_for(lambda: server.live_tag() == server.echo_tag), "rollback did not take effect"
+        assert wait_for(lambda: server.live_tag() == server.echo_tag), "rollback did not take effect"
         time.sleep(1)
     finally:
         stop.set()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -205,7 +204,3 @@ def load_manifest(path: str | Path) -> dict:
     m["root"] = str(p.parent)
     return m
 
-
-def summary(manifest: dict) -> Counter:
-    """Counts per (source, split)."""
-    return Counter((r["source"], r["split"]) for r in manifest["items"])
