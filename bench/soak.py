@@ -2,8 +2,10 @@
 
     python bench/soak.py [--minutes 10] [--clients 4] [--model models/default]
 
-Reports throughput, p50/p99, errors and the server's memory drift (mean RSS of the
-last minute minus the first), loopback only, bounded by time and request count.
+Reports throughput, p50/p99, errors and the server's memory: its drift (mean RSS of the
+last minute minus the first minute under load), the least-squares slope (MB/min), and
+both per process (front, inference worker, arbiter). Loopback only, bounded by time and
+request count.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine, save  # noqa: E402
-from bench.serve import page_png, server_rss_mb  # noqa: E402
+from bench.serve import page_png, server_rss_by_process  # noqa: E402
 from tests.server import start_server  # noqa: E402
 
 MAX_REQUESTS = 100_000
@@ -58,23 +60,35 @@ def main(argv: list[str] | None = None) -> int:
         t.start()
     try:
         while time.time() < stop:
-            samples.append((time.time() - t0, server_rss_mb(srv.proc.pid)))
-            time.sleep(10)
+            time.sleep(10)  # the first sample is taken under load, not before it
+            samples.append((time.time() - t0, server_rss_by_process(srv.proc.pid)))
         for t in threads:
             t.join()
     finally:
         next(gen, None)
     wall = time.time() - t0
-    first = [m for s, m in samples if s < 60] or [samples[0][1]]
-    last = [m for s, m in samples if s > wall - 60] or [samples[-1][1]]
     lat.sort()
     res = {"minutes": args.minutes, "clients": args.clients, "requests": len(lat), "errors": len(errors),
-           "pages_per_s": len(lat) / wall, "p50_s": statistics.median(lat), "p99_s": lat[int(0.99 * (len(lat) - 1))],
-           "rss_first_minute_mb": statistics.mean(first), "rss_last_minute_mb": statistics.mean(last),
-           "rss_drift_mb": statistics.mean(last) - statistics.mean(first), "rss_samples": samples}
+           "pages_per_s": len(lat) / wall, "p50_s": statistics.median(lat), "p99_s": lat[int(0.99 * (len(lat) - 1))]}
+    procs = sorted({name for _, by in samples for name in by})
+    for name in ["total", *procs]:
+        series = [(s, sum(by.values()) if name == "total" else by.get(name, 0.0)) for s, by in samples]
+        res[f"rss_{name}"] = memory_summary(series, wall)
+    res["rss_samples"] = samples
     print({k: v for k, v in res.items() if k != "rss_samples"}, "on", machine())
     print("wrote", save("soak", res))
     return 0
+
+
+def memory_summary(series: list[tuple[float, float]], wall: float) -> dict:
+    """First-minute and last-minute mean RSS (MB), their difference, and the least-squares slope (MB/min)."""
+    first = [m for s, m in series if s <= 70] or [series[0][1]]
+    last = [m for s, m in series if s > wall - 60] or [series[-1][1]]
+    ts, ms = [s / 60 for s, _ in series], [m for _, m in series]
+    slope = statistics.linear_regression(ts, ms).slope if len(series) > 2 else 0.0
+    return {"first_minute_mb": round(statistics.mean(first), 1), "last_minute_mb": round(statistics.mean(last), 1),
+            "drift_mb": round(statistics.mean(last) - statistics.mean(first), 1), "slope_mb_per_min": round(slope, 2),
+            "max_mb": round(max(ms), 1)}
 
 
 if __name__ == "__main__":

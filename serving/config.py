@@ -21,6 +21,7 @@ class ServeConfig:
     call_timeout_s: float = 10.0        # one front -> worker call; a lost call is retried after this
     worker_threads: int = 8
     front_threads: int = 16
+    cpu_threads: int = 0                # pages decoded / composed at once by the front, 0 = one per core
     ui: int = 1                         # mount the Gradio demo at /ui (0 = API only)
 
     @classmethod

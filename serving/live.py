@@ -19,8 +19,9 @@ class LiveModels:
     keeps the model object it took, so in-flight requests finish on the old model.
     """
 
-    def __init__(self, device: str, threads: int):
+    def __init__(self, device: str, threads: int, warm: tuple[int, int, int] = (1, 64, 48)):
         self.device, self.threads = device, threads
+        self.warm = warm  # (batch, h, w) each loaded model is run at once, before it takes traffic
         self.models: dict[str, tuple[str, OnnxColorizer]] = {}
         self._extra: dict[str, OnnxColorizer] = {}  # explicitly requested tags, small cache
         self._mtime = 0.0
@@ -28,7 +29,10 @@ class LiveModels:
         threading.Thread(target=self._watch, name="model-watcher", daemon=True).start()
 
     def _load(self, tag: str) -> OnnxColorizer:
-        return load_model(model_dir(tag), device=self.device, threads=self.threads)  # warmed up
+        model = load_model(model_dir(tag), device=self.device, threads=self.threads, warm=False)
+        batch, h, w = self.warm
+        model.warm_up((h, w), batch)
+        return model
 
     def refresh(self) -> None:
         state = read_state()

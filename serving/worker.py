@@ -30,12 +30,24 @@ def canvas_for(h: int, w: int) -> str | None:
     return None
 
 
+def pad_to(batch: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """(1, 5, h, w) -> (1, 5, H, W): paper-white gray, no hints in the padding."""
+    h, w = batch.shape[-2:]
+    out = np.zeros((1, 5, *hw), np.float32)
+    out[:, 0] = 1.0
+    out[:, :, :h, :w] = batch
+    return out
+
+
 @bentoml.service(name="mangacolor-inference", workers=1, threads=SERVE.worker_threads,
                  traffic={"timeout": SERVE.timeout_s, "max_concurrency": SERVE.max_inflight * 2})
 class Inference:
     def __init__(self) -> None:
         ensure_default(Path(SERVE.bundled))
-        self.live = LiveModels(SERVE.device, SERVE.ort_threads)
+        # Warm each model at the biggest batch on the biggest canvas: ORT's arena then has its
+        # steady size before /readyz, instead of growing during the first minutes of load.
+        big = max(CANVASES.values(), key=lambda hw: hw[0] * hw[1])
+        self.live = LiveModels(SERVE.device, SERVE.ort_threads, warm=(SERVE.max_batch_size if SERVE.batching else 1, *big))
 
     def __is_ready__(self) -> bool:
         return "fast" in self.live.models
