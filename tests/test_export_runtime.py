@@ -212,3 +212,15 @@ def test_a_4000x6000_page_in_bounded_memory(exported):
     tracemalloc.stop()
     assert out.shape == page.shape
     assert peak < 1.2e9, f"peak numpy memory {peak / 1e9:.2f} GB"  # the page itself is 72 MB
+
+
+def test_server_malloc_settings_apply_on_glibc():
+    """The service's memory stays flat only if glibc takes the arena and mmap settings (serving/memory.py)."""
+    import platform
+
+    from serving.memory import tame_malloc
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc: the settings do not apply")
+    assert tame_malloc() is True
+
