@@ -4,7 +4,8 @@
         -> full-resolution composition -> (H, W, 3) uint8
 
 `predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
-and returning (N,3,h,w) normalised Lab: a torch module wrapper in evaluation,
+and returning (N,3,h,w) normalised Lab (with a `hint_fill` attribute when it wants its
+hints spread over their regions, see mangacolor.regions): a torch module wrapper in evaluation,
 an ONNX Runtime session in serving. Same inputs, same numbers.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from .compose import DEFAULT_WORK_SIZE, KINDS, MULTIPLE, compose, gray_input, pad_to_multiple, unpad, working_size
 from .hints import Hint, rasterize
+from .regions import fill_hints
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -31,12 +33,17 @@ class Prepared:
     hw: tuple[int, int]  # (h, w) before padding
 
 
-def prepare(page: np.ndarray, hints: list[Hint], work_size: int = DEFAULT_WORK_SIZE, multiple: int = MULTIPLE) -> Prepared:
-    """Page + hints -> padded network inputs at the working size."""
+def prepare(page: np.ndarray, hints: list[Hint], work_size: int = DEFAULT_WORK_SIZE, multiple: int = MULTIPLE,
+            fill: bool = False) -> Prepared:
+    """Page + hints -> padded network inputs at the working size. `fill`: spread each hint over its
+    region, for models trained with data.hint_fill (done before padding, so regions never join
+    through the paper-white padding)."""
     H, W = page.shape[:2]
     h, w = working_size(H, W, work_size)
     x = gray_input(page, (h, w))                         # (1, h, w)
     hint, mask = rasterize(hints, (W, H), (w, h))        # (3, h, w), (1, h, w)
+    if fill and hints:
+        hint, mask = fill_hints(x, hint, mask)
     xp, hw = pad_to_multiple(x, multiple, value=1.0)     # paper-white padding
     hp, _ = pad_to_multiple(hint, multiple, value=0.0)   # no hints in the padding
     mp, _ = pad_to_multiple(mask, multiple, value=0.0)
@@ -53,6 +60,6 @@ def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | 
     """Colour one page with one model call; returns the input's exact size."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
-    p = prepare(page, hints or [], work_size)
+    p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False))
     pred = predict(p.x, p.hint, p.mask)[0]
     return finish(page, pred, p, kind)

@@ -157,7 +157,8 @@ def check_params(mode: str, quality: str, model: str) -> None:
             raise ApiError(404, "unknown_model", str(e)) from None
 
 
-def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, work_size: int = 512) -> Job:
+def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, fill: bool = False,
+             work_size: int = 512) -> Job:
     """Decode and check everything a client sent (runs in a worker thread: CPU-bound)."""
     try:
         page = load_image(data, max_pixels=max_pixels)
@@ -170,7 +171,7 @@ def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_p
     except HintError as e:
         raise ApiError(400, e.code, str(e)) from None
     kind = detect_kind(page) if mode == "auto" else mode
-    return Job(page, kind, prepare(page, parsed, work_size), quality, model)
+    return Job(page, kind, prepare(page, parsed, work_size, fill=fill), quality, model)
 
 
 async def read_upload(upload, limit: int) -> bytes:

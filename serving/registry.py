@@ -107,6 +107,7 @@ def deploy(folder: str | Path, role: str | None = None) -> str:
     labels = {"role": role, "kind": str(meta.get("kind", "single")), "name": re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("name", "")).lower())}
     with bentoml.models.create(f"{STORE_NAME}:{version}", labels=labels,
                                metadata={"role": role, "source": str(folder.resolve()),
+                                         "hint_fill": bool(meta.get("hint_fill", False)),
                                          "quality": meta.get("quality", {}), "metrics": meta.get("metrics", {})}) as m:
         for f in MODEL_FILES:
             if (folder / f).is_file():
@@ -124,6 +125,17 @@ def model_dir(tag: str) -> Path:
         raise
     except Exception:
         raise ModelError(f"model {tag} is not deployed; see `mangacolor models` or GET /models") from None
+
+
+def hint_fill_of(tag: str) -> bool:
+    """Whether a deployed model wants its hints spread over their regions (False when unknown:
+    the model call then answers 404 for an unknown tag)."""
+    import bentoml
+
+    try:
+        return bool(bentoml.models.get(check_tag(tag)).info.metadata.get("hint_fill", False))
+    except Exception:
+        return False
 
 
 def role_of(tag: str) -> str:

@@ -95,6 +95,11 @@ class OnnxColorizer:
     metadata: dict
 
     @property
+    def hint_fill(self) -> bool:
+        """Trained with hints spread over their regions: `mangacolor.pipeline.prepare(fill=True)` for it."""
+        return bool(self.metadata.get("hint_fill", False))
+
+    @property
     def provider(self) -> str:
         return self.session.get_providers()[0]
 

@@ -29,6 +29,7 @@ from mangacolor.pipeline import finish
 from .api import ApiError, BodyLimit, JsonErrors, check_params, install_error_handlers, make_job, read_upload
 from .config import SERVE
 from .memory import tame_malloc
+from .registry import hint_fill_of
 from .worker import CANVASES, Inference, canvas_for, pad_to
 
 log = logging.getLogger("mangacolor")
@@ -63,7 +64,7 @@ class MangaColor:
 
     def __init__(self) -> None:
         self.active = 0
-        self._roles: tuple[float, set] = (0.0, set())
+        self._roles: tuple[float, dict] = (0.0, {})
         # Decoding and composing full pages is CPU work: as many at once as there are cores. With
         # one thread per client, 16 clients thrash the cores and hold 16 full-size pages in memory.
         self.cpu = ThreadPoolExecutor(SERVE.cpu_threads or os.cpu_count() or 1, thread_name_prefix="page")
@@ -71,13 +72,22 @@ class MangaColor:
     async def _on_cpu(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.cpu, fn, *args)
 
-    async def _live_roles(self) -> set:
-        """Roles with a live model, from the worker, cached for a second."""
+    async def _live_roles(self) -> dict:
+        """Role -> live model status (tag, provider, hint_fill), from the worker, cached for a second."""
         stamp, roles = self._roles
         if time.monotonic() - stamp > 1.0:
-            roles = set(await self._call("status"))
+            roles = await self._call("status")
             self._roles = (time.monotonic(), roles)
         return roles
+
+    async def _hint_fill(self, quality: str, model: str) -> bool:
+        """Whether the model that will answer wants hints spread over their regions (mangacolor.regions)."""
+        if model:
+            return await self._on_cpu(hint_fill_of, model)
+        try:  # the status is cached for a second: just after a promotion it may still describe the old model
+            return bool((await self._live_roles()).get(quality, {}).get("hint_fill", False))
+        except Exception:  # worker unreachable: the request fails with 503 below, after its own checks
+            return False
 
     async def __is_ready__(self) -> bool:
         try:
@@ -126,7 +136,8 @@ class MangaColor:
         self.active += 1
         try:
             data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
-            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels)
+            fill = await self._hint_fill(quality, model)
+            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill)
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")

@@ -54,8 +54,9 @@ class Inference:
 
     @bentoml.api
     def status(self) -> dict:
-        """Live tags per role and the execution provider they run on."""
-        return {role: {"tag": tag, "provider": m.provider} for role, (tag, m) in self.live.models.items()}
+        """Live tags per role, the execution provider they run on, and whether they want hints spread."""
+        return {role: {"tag": tag, "provider": m.provider, "hint_fill": m.hint_fill}
+                for role, (tag, m) in self.live.models.items()}
 
     def _run(self, which: str, batch: np.ndarray) -> np.ndarray:
         _tag, model = self.live.get(which)

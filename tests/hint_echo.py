@@ -24,12 +24,12 @@ class HintEcho(torch.nn.Module):
         return torch.cat([x, ab], dim=1)  # (N, 3, H, W): L from the input, a/b from nearby hints
 
 
-def export_hint_echo(folder: Path, name: str = "echo") -> Path:
+def export_hint_echo(folder: Path, name: str = "echo", hint_fill: bool = False) -> Path:
     from mangacolor import PREPROCESSING_VERSION
     from training.export import export_onnx, set_metadata
 
     folder.mkdir(parents=True, exist_ok=True)
     export_onnx(HintEcho(), folder / "model.onnx")
     set_metadata(folder / "model.onnx", {"name": name, "version": name, "variant": "fp32", "kind": "single",
-                                         "preprocessing_version": PREPROCESSING_VERSION})
+                                         "preprocessing_version": PREPROCESSING_VERSION, "hint_fill": hint_fill})
     return folder

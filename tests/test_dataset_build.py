@@ -161,3 +161,20 @@ def test_build_refuses_an_empty_source(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no images"):
         build([read_source(tmp_path / "empty")], BuildConfig(out=str(tmp_path / "out"), workers=1), progress=False)
+
+
+def test_hint_fill_spreads_the_sampled_hints_as_serving_does(dataset_dir):
+    """With data.hint_fill the sample's hints are spread over their regions by the same function that
+    mangacolor.pipeline.prepare(fill=True) uses; without it they are not."""
+    from mangacolor.regions import FILL_MASK, fill_hints
+
+    plain, filled = _ds(dataset_dir), _ds(dataset_dir, hint_fill=True)
+    spread = 0
+    for i in range(len(plain)):
+        a, b = plain[i], filled[i]
+        assert torch.equal(a["x"], b["x"]) and torch.equal(a["target"], b["target"])
+        assert set(a["mask"].unique().tolist()) <= {0.0, 1.0}
+        want = fill_hints(a["x"].numpy(), a["hint"].numpy(), a["mask"].numpy())
+        assert np.array_equal(b["hint"].numpy(), want[0]) and np.array_equal(b["mask"].numpy(), want[1])
+        spread += int((b["mask"] == FILL_MASK).sum())
+    assert spread > 0

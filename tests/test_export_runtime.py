@@ -224,3 +224,21 @@ def test_server_malloc_settings_apply_on_glibc():
         pytest.skip("not glibc: the settings do not apply")
     assert tame_malloc() is True
 
+
+
+def test_runtime_spreads_hints_for_models_trained_with_hint_fill(tmp_path):
+    """A model whose metadata says hint_fill gets each hint spread over its region by the runtime, as in training.
+    HintEcho paints hint colours within 15 px; spread, the colour reaches the whole region and no further."""
+    from mangacolor.hints import parse_hints
+    from tests.hint_echo import export_hint_echo
+
+    H, W = 83, 131
+    page = np.full((H, W, 3), 190, np.uint8)
+    page[:, 70:72] = 0                                   # a line splits the page into two regions
+    hints = parse_hints([{"x": 5, "y": 40, "color": "#d02020"}], size=(W, H))
+    for fill in (False, True):
+        model = runtime.load_model(export_hint_echo(tmp_path / str(fill), hint_fill=fill), device="cpu")
+        lab = rgb_to_lab(colorize(page, model, "grayscale", hints, work_size=W))
+        far, other = lab[40, 60], lab[40, 110]            # 55 px from the hint in its region; across the line
+        assert far[1] > 15 if fill else abs(far[1]) < 3
+        assert abs(other[1]) < 3

@@ -38,6 +38,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from mangacolor.regions import uses_fill
     from training.checkpoint import list_checkpoints, verify
     from training.models.ensemble import EnsembleManifest, write_manifest
 
@@ -49,7 +50,10 @@ def run(args) -> int:
         paths += snaps
     if not paths:
         raise ValueError("name at least one member, or --snapshots RUN")
-    configs = {str(verify(p)["model_config"]) for p in paths}  # verifies every member's hashes too
+    metas = [verify(p) for p in paths]  # verifies every member's hashes too
+    configs = {str(m["model_config"]) for m in metas}
+    if len({uses_fill(m) for m in metas}) > 1:
+        raise ValueError("members disagree on data.hint_fill: one ensemble input cannot suit them all")
     out = Path(args.out)
     rel = [os.path.relpath(p.resolve(), out.resolve().parent) for p in paths]
     m = EnsembleManifest(members=tuple(rel), weights=tuple(args.weights), rule=args.rule,

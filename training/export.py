@@ -102,6 +102,7 @@ def describe(pred, data_root: str | None) -> dict:
                     for s in json.loads(card.read_text())["sources"]]
     return {
         "kind": "ensemble" if pred.meta.get("members") else "single",
+        "hint_fill": pred.hint_fill,
         "members": len(metas),
         "rule": pred.meta["ensemble"].rule if pred.meta.get("ensemble") else None,
         "model_configs": [m["model_config"] for m in metas],
@@ -145,7 +146,7 @@ def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
     pre.unlink()
 
 
-def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int) -> None:
+def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill: bool = False) -> None:
     """INT8 variant calibrated on `n` validation pages of every input kind, prepared as the runtime prepares them."""
     from PIL import Image
 
@@ -161,7 +162,7 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int) -> N
         target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), size)
         rng = np.random.default_rng([1, i])
         kind = ("lineart", "grayscale", "screentone")[i % 3]
-        p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size)
+        p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size, fill=fill)
         feeds.append({"x": p.x, "hint": p.hint, "mask": p.mask})
     quantize_qdq(src, dst, feeds)
 
@@ -184,7 +185,9 @@ def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("
                 "preprocessing_version": PREPROCESSING_VERSION, "work_size": 512,
                 "input_contract": {"x": "[N,1,H,W] gray/line in [0,1], 1 = paper",
                                    "hint": "[N,3,H,W] normalised Lab (L/100, a/110, b/110) * mask",
-                                   "mask": "[N,1,H,W] 1 where hinted", "lab": "[N,3,H,W] normalised Lab",
+                                   "mask": "[N,1,H,W] 1 where hinted" + (
+                                       ", 0.5 where spread (the runtime spreads hints: hint_fill)" if info["hint_fill"] else ""),
+                                   "lab": "[N,3,H,W] normalised Lab",
                                    "min_side": 2 ** max(c["depth"] for c in info["model_configs"])},
                 "metrics": metrics or {}, **info}
         set_metadata(fp32, meta)
@@ -206,7 +209,7 @@ def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("
         can_measure = (Path(root) / "manifest.json").is_file()
         if "int8" in variants and can_measure:
             i8 = tmp / "model.int8.onnx"
-            calibrate_int8(fp32, i8, root, calib, size)
+            calibrate_int8(fp32, i8, root, calib, size, fill=pred.hint_fill)
             set_metadata(i8, meta | {"variant": "int8"})
             paths["int8"] = i8
         elif "int8" in variants:

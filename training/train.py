@@ -82,7 +82,11 @@ class Trainer:
         if t.teacher:
             from training.evaluate.predictors import load_predictor
 
-            self.teacher = load_predictor(t.teacher, str(self.device)).module.requires_grad_(False)
+            teacher = load_predictor(t.teacher, str(self.device))
+            if teacher.hint_fill != cfg.data.hint_fill:  # both see the student's batch: one hint encoding
+                raise ValueError(f"the teacher was trained with data.hint_fill={teacher.hint_fill}; "
+                                 f"set --data.hint_fill={str(teacher.hint_fill).lower()} for the student")
+            self.teacher = teacher.module.requires_grad_(False)
 
         self.step, self.best, self.bad_vals = 0, math.inf, 0
         if resume:

@@ -3,7 +3,7 @@
 Each sample is what the network receives, plus its target:
     x      (1, H, W) float32  line art / grayscale / screentone page, 1 = paper
     hint   (3, H, W) float32  normalised Lab hint colour * mask
-    mask   (1, H, W) float32  1 where a hint was drawn
+    mask   (1, H, W) float32  1 where a hint was drawn (0.5 where it was spread, with hint_fill)
     target (3, H, W) float32  normalised Lab of the colour picture
     kind   ()        int64    index into mangacolor.compose.KINDS
 
@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from mangacolor.color import rgb_to_net, to_gray
 from mangacolor.compose import KINDS
 from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints
+from mangacolor.regions import fill_hints
 from mangacolor.lineart import random_lineart
 from mangacolor.screentone import random_manga_page
 
@@ -41,6 +42,7 @@ class DataConfig:
     p_real_line: float = 0.7                    # use real paired line art when an item has it
     tone_supersample: tuple[float, float] = (1.0, 3.0)  # screentone drawn this much larger, then shrunk
     hints: HintSamplerConfig = field(default_factory=HintSamplerConfig)
+    hint_fill: bool = False                     # also spread each hint over its line-closed region (mangacolor.regions)
 
 
 def _resize(rgb: np.ndarray, hw: tuple[int, int], resample=Image.BICUBIC) -> np.ndarray:
@@ -127,6 +129,8 @@ class ColorizationDataset(Dataset):
         x = make_input(color, line, KINDS[kind], self.cfg, rng)
         hints = sample_hints(color, rng, self.cfg.hints)
         hint, mask = rasterize(hints, (color.shape[1], color.shape[0]), (color.shape[1], color.shape[0]))
+        if self.cfg.hint_fill:
+            hint, mask = fill_hints(x[None], hint, mask)
         return {
             "x": torch.from_numpy(x[None]),
             "hint": torch.from_numpy(hint),

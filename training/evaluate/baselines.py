@@ -1,4 +1,4 @@
-"""Baselines every model must beat, on the same inputs (numpy + scipy).
+"""Baselines every model must beat, on the same inputs.
 
 - no colour: the input page itself;
 - mean colour: an input-independent prediction, the training set's mean Lab;
@@ -9,10 +9,10 @@ All go through the same full-resolution composition as the model.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from mangacolor.compose import compose
 from mangacolor.pipeline import Prepared, finish
+from mangacolor.regions import LINE_THRESHOLD, region_colours
 
 
 def no_colour(page: np.ndarray) -> np.ndarray:
@@ -26,27 +26,17 @@ def mean_colour(page: np.ndarray, prepared: Prepared, kind: str, mean_lab: np.nd
     return finish(page, np.ascontiguousarray(pred), prepared, kind)
 
 
-def flood_fill_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray, line_threshold: float = 0.5) -> np.ndarray:
+def flood_fill_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray, line_threshold: float = LINE_THRESHOLD) -> np.ndarray:
     """(1,h,w) gray, (3,h,w) hint, (1,h,w) mask -> (3,h,w) normalised Lab prediction.
 
-    Regions are the 4-connected components of non-line pixels. A region with
-    hints takes their mean colour; a region without hints stays uncoloured
+    Regions are the 4-connected components of non-line pixels (mangacolor.regions). A
+    region with hints takes their mean colour; a region without hints stays uncoloured
     (white paper for line art, the page's own gray for manga pages).
     """
-    paper = x[0] >= line_threshold
-    labels, n = ndimage.label(paper)
     pred = np.zeros((3, *x.shape[1:]), np.float32)
     pred[0] = 1.0  # white where nothing is known
-    m = mask[0] > 0
-    if n == 0 or not m.any():
-        return pred
-    idx = np.arange(1, n + 1)
-    counts = ndimage.sum(m, labels, idx)
-    for c in range(3):
-        sums = ndimage.sum(hint[c] * m, labels, idx)
-        means = np.where(counts > 0, sums / np.maximum(counts, 1), pred[c].flat[0])
-        lut = np.concatenate([[pred[c].flat[0]], means]).astype(np.float32)
-        pred[c] = lut[labels]
+    colours, covered = region_colours(x, hint, mask, line_threshold)
+    pred[:, covered] = colours[:, covered]
     return pred
 
 

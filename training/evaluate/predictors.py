@@ -7,13 +7,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mangacolor.regions import uses_fill
+
 
 class TorchPredictor:
     """Wraps a torch generator or ensemble: numpy (x, hint, mask) -> numpy (N, 3, h, w)."""
 
-    def __init__(self, module: torch.nn.Module, name: str, device: str = "cpu", meta: dict | None = None):
+    def __init__(self, module: torch.nn.Module, name: str, device: str = "cpu", meta: dict | None = None,
+                 hint_fill: bool | None = None):
         self.module = module.to(device).eval()
         self.name, self.device, self.meta = name, device, meta or {}
+        # trained with data.hint_fill: its inputs are prepared with fill=True, as serving will
+        self.hint_fill = uses_fill(self.meta) if hint_fill is None else hint_fill
 
     @torch.no_grad()
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -28,7 +33,7 @@ class OnnxPredictor:
         from serving.runtime import load_model
 
         self.model = load_model(path, device=device, variant=variant, warm=False)
-        self.name, self.meta = name, self.model.metadata
+        self.name, self.meta, self.hint_fill = name, self.model.metadata, self.model.hint_fill
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.model(x, hint, mask)
@@ -60,4 +65,5 @@ def member_predictors(pred: TorchPredictor) -> list[TorchPredictor]:
 
     if not isinstance(pred.module, Ensemble):
         return []
-    return [TorchPredictor(m, f"{pred.name} member {i}", pred.device) for i, m in enumerate(pred.module.members)]
+    return [TorchPredictor(m, f"{pred.name} member {i}", pred.device, hint_fill=pred.hint_fill)
+            for i, m in enumerate(pred.module.members)]

@@ -112,8 +112,11 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                                  else sample_n_hints(target, setting, rng, point_hints))
             prepared = [prepare(page, h, cfg.size) for h in hint_sets]
             planes = [rasterize(h, (W, H), (W, H)) for h in hint_sets]
-            batch = [np.concatenate([getattr(p, a) for p in prepared]) for a in ("x", "hint", "mask")]
-            outputs = {pr.name: pr(*batch) for pr in predictors}
+            batches = {}  # hint_fill -> (x, hint, mask) of every setting: models trained with it get hints spread
+            for f in {bool(getattr(pr, "hint_fill", False)) for pr in predictors}:
+                ps = [prepare(page, h, cfg.size, fill=True) for h in hint_sets] if f else prepared
+                batches[f] = [np.concatenate([getattr(p, a) for p in ps]) for a in ("x", "hint", "mask")]
+            outputs = {pr.name: pr(*batches[bool(getattr(pr, "hint_fill", False))]) for pr in predictors}
             for s, setting in enumerate(settings):
                 full = setting == "mix"
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
