@@ -123,6 +123,19 @@ def test_mean_combination_and_weights():
     assert (conf >= lo - 1e-6).all() and (conf <= hi + 1e-6).all()  # a convex combination per pixel
 
 
+@pytest.mark.parametrize("rule", ["mean", "confidence"])
+def test_evaluation_combines_member_outputs_like_the_ensemble(rule):
+    """With --with-members, evaluation runs each member once and combines their outputs: same numbers."""
+    from training.evaluate.predictors import TorchPredictor, member_predictors, predict_all
+
+    ens = TorchPredictor(Ensemble(_members(3), [1, 2, 3], rule=rule), "ens", hint_fill=False)
+    preds = [ens, *member_predictors(ens)]
+    x = [a.numpy() for a in _inputs()]
+    out = predict_all(preds, {False: x})
+    assert np.allclose(out["ens"], ens(*x), atol=1e-6)
+    assert np.allclose(out["ens member 1"], preds[2](*x))
+
+
 def test_eval_report_with_ensemble_members(tiny_runs, dataset_dir, tmp_path):
     ens = tmp_path / "ens.json"
     assert main(["ensemble", *map(str, tiny_runs), "--out", str(ens)]) == 0

@@ -65,5 +65,24 @@ def member_predictors(pred: TorchPredictor) -> list[TorchPredictor]:
 
     if not isinstance(pred.module, Ensemble):
         return []
-    return [TorchPredictor(m, f"{pred.name} member {i}", pred.device, hint_fill=pred.hint_fill)
-            for i, m in enumerate(pred.module.members)]
+    members = [TorchPredictor(m, f"{pred.name} member {i}", pred.device, hint_fill=pred.hint_fill)
+               for i, m in enumerate(pred.module.members)]
+    for m in members:
+        m.parent = pred  # evaluation then combines the members' outputs instead of running them twice
+    return members
+
+
+def predict_all(predictors: list, batches: dict) -> dict:
+    """name -> output of every predictor; `batches` maps hint_fill -> (x, hint, mask). An ensemble whose
+    members are all in the list is combined from their outputs (same numbers, members run once)."""
+    out = {}
+    for pr in predictors:
+        if not any(getattr(q, "parent", None) is pr for q in predictors):
+            out[pr.name] = pr(*batches[pr.hint_fill])
+    for pr in predictors:
+        if pr.name not in out:
+            members = [q for q in predictors if getattr(q, "parent", None) is pr]
+            stacked = torch.stack([torch.from_numpy(out[q.name]) for q in members]).to(pr.device)
+            with torch.no_grad():
+                out[pr.name] = pr.module.combine(stacked).float().cpu().numpy()
+    return out

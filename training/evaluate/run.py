@@ -28,6 +28,7 @@ from training.data.build import load_manifest
 
 from . import metrics
 from .baselines import BASELINES, run_baseline
+from .predictors import predict_all
 
 CURVE_HINTS = (0, 1, 2, 5, 10, 20, 50)
 GALLERY = 16
@@ -113,10 +114,10 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
             prepared = [prepare(page, h, cfg.size) for h in hint_sets]
             planes = [rasterize(h, (W, H), (W, H)) for h in hint_sets]
             batches = {}  # hint_fill -> (x, hint, mask) of every setting: models trained with it get hints spread
-            for f in {bool(getattr(pr, "hint_fill", False)) for pr in predictors}:
+            for f in {pr.hint_fill for pr in predictors}:
                 ps = [prepare(page, h, cfg.size, fill=True) for h in hint_sets] if f else prepared
                 batches[f] = [np.concatenate([getattr(p, a) for p in ps]) for a in ("x", "hint", "mask")]
-            outputs = {pr.name: pr(*batches[bool(getattr(pr, "hint_fill", False))]) for pr in predictors}
+            outputs = predict_all(predictors, batches)
             for s, setting in enumerate(settings):
                 full = setting == "mix"
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]

@@ -73,7 +73,10 @@ class Ensemble(nn.Module):
         self.rule, self.temperature = rule, temperature
 
     def forward(self, x, hint, mask):
-        preds = torch.stack([m(x, hint, mask) for m in self.members])  # (K, N, 3, H, W)
+        return self.combine(torch.stack([m(x, hint, mask) for m in self.members]))
+
+    def combine(self, preds: torch.Tensor) -> torch.Tensor:
+        """(K, N, 3, H, W) member predictions -> (N, 3, H, W) by the rule."""
         if self.rule == "mean":
             return (preds * self.weights).sum(0)
         consensus = (preds * self.weights).sum(0, keepdim=True)          # (1, N, 3, H, W)
