@@ -43,13 +43,14 @@ def rows() -> list[tuple[str, str, str]]:
             out.append(("same work in one process (decode, batch-8 model, compose, PNG)",
                         f"{pipe['pages_per_s']:.2f} pages/s ({pipe['model_s_per_page'] * 1000:.0f} ms model + "
                         f"{pipe['other_s_per_page'] * 1000:.0f} ms other per page); service/this "
-                        f"{s['service_over_pipeline_at_max_clients']:.2f}; ceiling of service/raw on shared cores "
-                        f"{s['ceiling_service_over_raw']:.2f}", s["machine"]))
+                        f"{s['service_over_pipeline_at_max_clients']:.2f}; model's share of its time "
+                        f"{s['model_share_of_pipeline']:.2f}", s["machine"]))
         out.append(("cold start to ready", f"{s.get('cold_start_to_ready_s', float('nan'))} s", s["machine"]))
     if k := load("soak"):
         out.append((f"soak {k['minutes']} min, {k['clients']} clients", f"{k['requests']} requests, {k['errors']} errors, "
                     f"p99 {k['p99_s']:.2f} s, memory {k['rss_total']['first_minute_mb']:.0f} MB in the first minute, "
-                    f"drift {k['rss_total']['drift_mb']:+.0f} MB ({k['rss_total']['slope_mb_per_min']:+.1f} MB/min)",
+                    f"drift {k['rss_total']['drift_mb']:+.0f} MB ({k['rss_total']['slope_mb_per_min']:+.1f} MB/min; second half "
+                    f"{k['rss_total']['second_half_slope_mb_per_min']:+.1f} MB/min)",
                     k["machine"]))
     return out
 

@@ -81,14 +81,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def memory_summary(series: list[tuple[float, float]], wall: float) -> dict:
-    """First-minute and last-minute mean RSS (MB), their difference, and the least-squares slope (MB/min)."""
+    """First-minute and last-minute mean RSS (MB), their difference, and least-squares slopes (MB/min) over
+    the whole run and over its second half (after the allocator has settled: a leak still shows there)."""
     first = [m for s, m in series if s <= 70] or [series[0][1]]
     last = [m for s, m in series if s > wall - 60] or [series[-1][1]]
-    ts, ms = [s / 60 for s, _ in series], [m for _, m in series]
-    slope = statistics.linear_regression(ts, ms).slope if len(series) > 2 else 0.0
+
+    def slope(points):
+        return statistics.linear_regression([s / 60 for s, _ in points], [m for _, m in points]).slope if len(points) > 2 else 0.0
+
     return {"first_minute_mb": round(statistics.mean(first), 1), "last_minute_mb": round(statistics.mean(last), 1),
-            "drift_mb": round(statistics.mean(last) - statistics.mean(first), 1), "slope_mb_per_min": round(slope, 2),
-            "max_mb": round(max(ms), 1)}
+            "drift_mb": round(statistics.mean(last) - statistics.mean(first), 1), "slope_mb_per_min": round(slope(series), 2),
+            "second_half_slope_mb_per_min": round(slope([p for p in series if p[0] >= wall / 2]), 2),
+            "max_mb": round(max(m for _, m in series), 1)}
 
 
 if __name__ == "__main__":
