@@ -74,7 +74,7 @@ def server_rss_by_process(pid: int) -> dict[str, float]:
     import subprocess
 
     rows = [line.split(None, 3) for line in
-            subprocess.run(["ps", "-eo", "pid=,ppid=,rss=,args="], capture_output=True, text=True).stdout.splitlines()]
+            subprocess.run(["ps", "-eo", "pid=,ppid=,rss=,args="], capture_output=True, text=True, check=False).stdout.splitlines()]
     tree, grew = {pid}, True
     while grew:
         kids = {int(p) for p, pp, *_ in rows if int(pp) in tree} - tree

@@ -24,7 +24,8 @@ def region_colours(x: np.ndarray, hint: np.ndarray, mask: np.ndarray,
 
     Only user hint pixels (mask 1) count, never spread ones, so filling twice changes nothing.
     """
-    from scipy import ndimage  # imported here: only models trained with hint_fill need it
+    # imported here: only models trained with hint_fill need it
+    from scipy import ndimage
 
     labels, n = ndimage.label(x[0] >= threshold)               # (h, w) int, 0 = line
     user = (mask[0] >= 1.0) & (labels > 0)

@@ -26,8 +26,8 @@ from torch.utils.data import DataLoader, Dataset
 from mangacolor.color import rgb_to_net, to_gray
 from mangacolor.compose import KINDS
 from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints
-from mangacolor.regions import fill_hints
 from mangacolor.lineart import random_lineart
+from mangacolor.regions import fill_hints
 from mangacolor.screentone import random_manga_page
 
 from .build import load_manifest
