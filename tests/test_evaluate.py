@@ -191,3 +191,18 @@ def test_distill_matches_the_teacher(tiny_runs, dataset_dir, tmp_path):
     assert torch.allclose(tr._reconstruction(pred, b), (pred - soft).abs().mean())
     assert main(["distill", str(ens), "tiny", f"--data.root={dataset_dir}", f"--train.run_dir={tmp_path / 'cli'}"]) == 0
     assert (tmp_path / "cli/best/model.safetensors").is_file()
+
+
+def test_hint_encodings_never_mix_in_ensembles_or_distillation(tiny_runs, dataset_dir, tmp_path, capsys):
+    """A plain-encoding member cannot join hint-fill members, and a student must use its teacher's encoding."""
+    from training.config import load_config
+    from training.train import Trainer
+
+    plain = tmp_path / "plain"
+    assert main(["train", "tiny", f"--data.root={dataset_dir}", f"--train.run_dir={plain}", "--data.hint_fill=false"]) == 0
+    assert main(["ensemble", str(tiny_runs[0]), str(plain), "--out", str(tmp_path / "mixed.json")]) != 0
+    assert "hint_fill" in capsys.readouterr().err and not (tmp_path / "mixed.json").exists()
+    cfg = load_config("tiny", [f"--data.root={dataset_dir}", f"--train.run_dir={tmp_path / 's'}",
+                               f"--train.teacher={plain / 'best'}"])  # tiny.yaml spreads hints, the teacher does not
+    with pytest.raises(ValueError, match="hint_fill"):
+        Trainer(cfg)
