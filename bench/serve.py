@@ -115,14 +115,13 @@ def pipeline_batched(model_dir: Path, seconds: float, body: bytes) -> dict:
     from mangacolor.pipeline import finish
     from serving.api import make_job
     from serving.runtime import load_model
-    from serving.worker import CANVASES, pad_to
+    from serving.worker import CANVASES, pad_to, stack_inputs
 
     m = load_model(model_dir, device="auto")
     n, model_s, t0 = 0, 0.0, time.time()
     while time.time() < t0 + seconds:
         jobs = [make_job(body, "", "auto", "fast", "", 40_000_000) for _ in range(8)]
-        batch = np.concatenate([pad_to(np.concatenate([j.prepared.x, j.prepared.hint, j.prepared.mask], axis=1),
-                                       CANVASES["portrait"]) for j in jobs])
+        batch = np.concatenate([pad_to(stack_inputs(j.prepared), CANVASES["portrait"]) for j in jobs])
         t = time.time()
         out = m(batch[:, 0:1], batch[:, 1:4], batch[:, 4:5])
         model_s += time.time() - t

@@ -42,12 +42,20 @@ def prepare(page: np.ndarray, hints: list[Hint], work_size: int = DEFAULT_WORK_S
     h, w = working_size(H, W, work_size)
     x = gray_input(page, (h, w))                         # (1, h, w)
     hint, mask = rasterize(hints, (W, H), (w, h))        # (3, h, w), (1, h, w)
-    if fill and hints:
-        hint, mask = fill_hints(x, hint, mask)
     xp, hw = pad_to_multiple(x, multiple, value=1.0)     # paper-white padding
     hp, _ = pad_to_multiple(hint, multiple, value=0.0)   # no hints in the padding
     mp, _ = pad_to_multiple(mask, multiple, value=0.0)
-    return Prepared(xp[None], hp[None], mp[None], hw)
+    p = Prepared(xp[None], hp[None], mp[None], hw)
+    return with_fill(p) if fill and hints else p
+
+
+def with_fill(p: Prepared) -> Prepared:
+    """The same inputs with each hint spread over its region (mangacolor.regions), inside the
+    unpadded area only, so regions never join through the padding."""
+    h, w = p.hw
+    hint, mask = p.hint.copy(), p.mask.copy()
+    hint[..., :h, :w], mask[..., :h, :w] = fill_hints(p.x[..., :h, :w], p.hint[..., :h, :w], p.mask[..., :h, :w])
+    return Prepared(p.x, hint, mask, p.hw)
 
 
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:

@@ -127,15 +127,20 @@ def model_dir(tag: str) -> Path:
         raise ModelError(f"model {tag} is not deployed; see `mangacolor models` or GET /models") from None
 
 
+_HINT_FILL: dict[str, bool] = {}  # tag -> flag; a deployed version's metadata never changes
+
+
 def hint_fill_of(tag: str) -> bool:
     """Whether a deployed model wants its hints spread over their regions (False when unknown:
-    the model call then answers 404 for an unknown tag)."""
+    the model call then answers 404 for an unknown tag; unknown tags are not cached)."""
     import bentoml
 
-    try:
-        return bool(bentoml.models.get(check_tag(tag)).info.metadata.get("hint_fill", False))
-    except Exception:
-        return False
+    if tag not in _HINT_FILL:
+        try:
+            _HINT_FILL[tag] = bool(bentoml.models.get(check_tag(tag)).info.metadata.get("hint_fill", False))
+        except Exception:
+            return False
+    return _HINT_FILL[tag]
 
 
 def role_of(tag: str) -> str:

@@ -30,7 +30,7 @@ from .api import ApiError, BodyLimit, JsonErrors, check_params, install_error_ha
 from .config import SERVE
 from .memory import tame_malloc
 from .registry import hint_fill_of
-from .worker import CANVASES, Inference, canvas_for, pad_to
+from .worker import CANVASES, Inference, canvas_for, pad_to, stack_inputs
 
 log = logging.getLogger("mangacolor")
 tame_malloc()  # both processes (front and worker) import this module first
@@ -113,7 +113,7 @@ class MangaColor:
 
     async def _predict(self, job) -> np.ndarray:
         p = job.prepared
-        batch = np.concatenate([p.x, p.hint, p.mask], axis=1).astype(np.float32)  # (1, 5, h, w)
+        batch = stack_inputs(p)  # (1, 5, h, w)
         h, w = batch.shape[-2:]
         name = canvas_for(h, w)
         if job.model or name is None:

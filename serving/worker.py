@@ -12,6 +12,8 @@ from pathlib import Path
 import bentoml
 import numpy as np
 
+from mangacolor.pipeline import Prepared
+
 from .config import SERVE
 from .live import LiveModels
 from .registry import ensure_default
@@ -28,6 +30,11 @@ def canvas_for(h: int, w: int) -> str | None:
         if h <= ch and w <= cw:
             return name
     return None
+
+
+def stack_inputs(p: Prepared) -> np.ndarray:
+    """Prepared network inputs -> the worker's one (1, 5, h, w) float32 array (gray, hint, mask)."""
+    return np.concatenate([p.x, p.hint, p.mask], axis=1).astype(np.float32)
 
 
 def pad_to(batch: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

@@ -22,7 +22,7 @@ from mangacolor.color import net_to_rgb, rgb_to_net, to_uint8
 from mangacolor.compose import KINDS
 from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints, sample_n_hints
 from mangacolor.lineart import random_lineart
-from mangacolor.pipeline import finish, prepare
+from mangacolor.pipeline import finish, prepare, with_fill
 from mangacolor.screentone import random_manga_page
 from training.data.build import load_manifest
 
@@ -115,7 +115,7 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
             planes = [rasterize(h, (W, H), (W, H)) for h in hint_sets]
             batches = {}  # hint_fill -> (x, hint, mask) of every setting: models trained with it get hints spread
             for f in {pr.hint_fill for pr in predictors}:
-                ps = [prepare(page, h, cfg.size, fill=True) for h in hint_sets] if f else prepared
+                ps = [with_fill(p) for p in prepared] if f else prepared
                 batches[f] = [np.concatenate([getattr(p, a) for p in ps]) for a in ("x", "hint", "mask")]
             outputs = predict_all(predictors, batches)
             for s, setting in enumerate(settings):
