@@ -3,8 +3,9 @@
     python -m training.recipe [--profile cpu|gpu] [--data data/datasets/default] [--out runs/recipe]
 
 1. sanity and lr-find on the recipe config (results go into the model card);
-2. a short search, then K ensemble members with the best config (different seeds);
-3. distill the ensemble into a student; evaluate members, ensemble and student on the
+2. a short search, then K ensemble members with the best config (different seeds), each
+   trained in the profile's learning-rate cycles;
+3. distill the ensemble into a student that starts from member 0; evaluate members, ensemble and student on the
    test split next to every baseline;
 4. export: the student (fp32, fp16, INT8) to models/default, the ensemble (fp32) to
    models/default-ensemble, each with its card, the evaluation report and the
@@ -34,17 +35,24 @@ class Profile:
     search_steps: int
     fine_trials: int
     fine_steps: int
-    member_steps: int
+    # Each member trains in cycles: to the first step count, then resumed to the next, and so on. The
+    # learning rate decays to 0 at the end of each cycle and restarts (warm restarts, Loshchilov & Hutter 2017).
+    member_cycles: tuple[int, ...]
     student_steps: int
     members: int = 3
     eval_limit: int = 150
 
+    def __post_init__(self):
+        if not self.member_cycles or list(self.member_cycles) != sorted(set(self.member_cycles)):
+            raise ValueError(f"member_cycles must be increasing step counts, got {self.member_cycles}")
+
 
 PROFILES = {
     # CPU: a narrower net on smaller crops, so the whole recipe fits in about an hour on 2 cores
-    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 4, 60, 1, 150, 600, 600, eval_limit=60),
+    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 4, 60, 1, 150, (600, 1800), 600,
+                   eval_limit=60),
     # GPU: the default config as it stands, longer runs
-    "gpu": Profile(("--train.workers=8",), 16, 300, 4, 1500, 6000, 6000, eval_limit=0),
+    "gpu": Profile(("--train.workers=8",), 16, 300, 4, 1500, (6000,), 6000, eval_limit=0),
 }
 
 
@@ -153,16 +161,21 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(prof.members):
         run = out / f"member{seed}"
         members.append(run)
-        common = [best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={prof.member_steps}",
-                  "--train.progress=false", f"--train.val_every={max(50, prof.member_steps // 8)}",
-                  f"--train.ckpt_every={max(50, prof.member_steps // 8)}", "--train.early_stop_patience=0"]
-        step(out, f"member {seed}", f"member{seed}/done", log)(
-            lambda common=common, run=run: mc(["train", *common, *(["--resume"] if run.exists() else [])])
-            or (run / "done").touch())
+        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
+            every = max(50, (end - start) // 8)
+            common = [best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
+                      "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
+                      "--train.early_stop_patience=0"]
+            step(out, f"member {seed} to step {end}", f"member{seed}/done-{end}", log)(
+                lambda common=common, run=run, end=end: mc(["train", *common, *(["--resume"] if run.exists() else [])])
+                or (run / f"done-{end}").touch())
     ens = out / "ensemble.json"
     step(out, "ensemble", "ensemble.json", log)(lambda: mc(["ensemble", *map(str, members), "--rule", "mean", "--out", str(ens)]))
     student = out / "student"
+    # The student has the members' architecture and starts from member 0's weights: distillation then
+    # only has to close the gap to the ensemble, which a student from scratch cannot do in as many steps.
     sc = [str(ens), best, f"--train.run_dir={student}", "--train.seed=100", f"--train.steps={prof.student_steps}",
+          f"--train.init_from={members[0] / 'best'}",
           "--train.progress=false", f"--train.val_every={max(50, prof.student_steps // 8)}",
           f"--train.ckpt_every={max(50, prof.student_steps // 8)}", "--train.early_stop_patience=0"]
     step(out, "distill", "student/done", log)(
