@@ -29,15 +29,15 @@ def region_colours(x: np.ndarray, hint: np.ndarray, mask: np.ndarray,
 
     labels, n = ndimage.label(x[0] >= threshold)               # (h, w) int, 0 = line
     user = (mask[0] >= 1.0) & (labels > 0)
-    counts = np.bincount(labels[user], minlength=n + 1).astype(np.float32)   # (n+1,)
+    at = labels[user]                                          # region of each user hint pixel
+    counts = np.bincount(at, minlength=n + 1).astype(np.float32)   # (n+1,); counts[0] = 0: lines never covered
     covered = (counts > 0)[labels]
-    covered &= labels > 0
     colours = np.zeros_like(hint)
     if not covered.any():
         return colours, covered
     safe = np.maximum(counts, 1.0)
     for c in range(hint.shape[0]):
-        means = np.bincount(labels[user], weights=hint[c][user], minlength=n + 1) / safe  # (n+1,)
+        means = np.bincount(at, weights=hint[c][user], minlength=n + 1) / safe  # (n+1,)
         colours[c] = means.astype(np.float32)[labels]
     return colours, covered
 
