@@ -14,6 +14,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from mangacolor.refine import REFINE_MODES
+
 from . import handlers
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -50,6 +52,7 @@ def build(backend) -> gr.Blocks:
                     with gr.Row():
                         mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
                         quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                        refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
                     work = gr.Slider(256, 1024, value=512, step=64, label="Working resolution (long side, px)")
                     button = gr.Button("Colour", variant="primary", elem_id="colour-button")
                 with gr.Column():
@@ -70,6 +73,7 @@ def build(backend) -> gr.Blocks:
             with gr.Row():
                 c_mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
                 c_quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                c_refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine")
                 skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
             c_button = gr.Button("Colour chapter", variant="primary")
             c_out = gr.File(label="Coloured chapter (.cbz)")
@@ -77,15 +81,15 @@ def build(backend) -> gr.Blocks:
 
         page = _guard(functools.partial(handlers.colorize_page, backend))
         outputs = [result, compare, download, status]
-        button.click(page, [editor, mode, quality, work], outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
-        editor.upload(page, [editor, mode, quality, work], outputs, concurrency_limit=CONCURRENCY, api_name=False)
+        button.click(page, [editor, mode, quality, work, refine], outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
+        editor.upload(page, [editor, mode, quality, work, refine], outputs, concurrency_limit=CONCURRENCY, api_name=False)
         save_btn.click(_guard(handlers.save_hint_set), [editor], [saved], api_name="save_hints")
         hint_file.upload(_guard(handlers.load_hint_set), [hint_file, editor], [editor], api_name=False)
 
-        def chapter(f, m, q, s, progress=gr.Progress()):
-            return handlers.colorize_chapter(backend, f, m, q, s, progress)
+        def chapter(f, m, q, s, r, progress=gr.Progress()):
+            return handlers.colorize_chapter(backend, f, m, q, s, progress, r)
 
-        c_button.click(_guard(chapter), [files, c_mode, c_quality, skip], [c_out, c_status],
+        c_button.click(_guard(chapter), [files, c_mode, c_quality, skip, c_refine], [c_out, c_status],
                        concurrency_limit=1, api_name="chapter")
     demo.queue(max_size=32, default_concurrency_limit=CONCURRENCY)
     return demo

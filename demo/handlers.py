@@ -32,7 +32,7 @@ class RemoteBackend:
         self.url, self.timeout = url.rstrip("/"), timeout
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None, work_size: int = 512,
-                 skip_colored: bool = False, quality: str = "fast") -> Result:
+                 skip_colored: bool = False, quality: str = "fast", refine: str = "auto") -> Result:
         import httpx
 
         from mangacolor.kinds import is_colored
@@ -40,7 +40,7 @@ class RemoteBackend:
         if skip_colored and is_colored(rgb):
             return Result(rgb, "colour", skipped=True)
         size = (rgb.shape[1], rgb.shape[0])
-        data = {"mode": mode, "quality": quality, "hints": hints_to_json(hints or [], size)}
+        data = {"mode": mode, "quality": quality, "refine": refine, "hints": hints_to_json(hints or [], size)}
         r = httpx.post(f"{self.url}/colorize", files={"image": ("page.png", encode_png(rgb), "image/png")},
                        data=data, timeout=self.timeout)
         if r.status_code != 200:
@@ -131,16 +131,16 @@ def draw_hints(size: tuple[int, int], hints: list[Hint]) -> np.ndarray:
 
 
 def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str = "fast",
-                  work_size: int = 512) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str]:
+                  work_size: int = 512, refine: str = "auto") -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str]:
     """Colour the page in the editor with its hints.
 
     Returns (result, (before, after) for the comparison slider, path of the full-size PNG, status line).
     """
     page, hints = page_and_hints(editor)
-    res = backend.colorize(page, mode, hints, int(work_size), False, quality)
+    res = backend.colorize(page, mode, hints, int(work_size), False, quality, refine)
     out = Path(tempfile.mkdtemp(prefix="mangacolor-")) / "coloured.png"
     out.write_bytes(encode_png(res.image))
-    status = f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, quality: {quality}"
+    status = f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, quality: {quality}, refine: {refine}"
     return res.image, (page, res.image), str(out), status
 
 
@@ -168,7 +168,7 @@ def load_hint_set(hint_file: str | None, editor: dict | None) -> dict:
 
 
 def colorize_chapter(backend, files: list[str] | None, mode: str = "auto", quality: str = "fast",
-                     skip_colored: bool = True, progress=None) -> tuple[str, str]:
+                     skip_colored: bool = True, progress=None, refine: str = "auto") -> tuple[str, str]:
     """A CBZ/ZIP (or several images) -> a coloured CBZ and a report line. `progress(fraction, desc=)` is optional."""
     from serving.chapter import colorize_chapter as run_chapter
 
@@ -191,7 +191,8 @@ def colorize_chapter(backend, files: list[str] | None, mode: str = "auto", quali
         if progress is not None and n:
             progress(i / n, desc=f"page {min(i + 1, n)} of {n}")
 
-    rep = run_chapter(src, dst, backend, mode, skip_colored=skip_colored, progress=report, quality=quality)
+    rep = run_chapter(src, dst, backend, mode, skip_colored=skip_colored, progress=report, quality=quality,
+                     refine=refine)
     return str(dst), rep.summary()
 
 

@@ -1,7 +1,8 @@
 """The one inference pipeline every front end uses (CLI, service, demo, evaluation).
 
     page (H, W, 3) uint8 -> gray at the working size -> pad -> model -> unpad
-        -> full-resolution composition -> (H, W, 3) uint8
+        -> refine (solver: hints land, colour stops at lines) -> full-resolution composition
+        -> (H, W, 3) uint8
 
 `predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
 and returning (N,3,h,w) normalised Lab (with a `hint_fill` attribute when it wants its
@@ -18,6 +19,8 @@ import numpy as np
 
 from .compose import DEFAULT_WORK_SIZE, KINDS, MULTIPLE, compose, gray_input, pad_to_multiple, unpad, working_size
 from .hints import Hint, rasterize
+from .refine import refine as solve
+from .refine import wants_refine
 from .regions import fill_hints
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -58,16 +61,29 @@ def with_fill(p: Prepared) -> Prepared:
     return Prepared(p.x, hint, mask, p.hw)
 
 
-def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
-    """(3, h', w') padded prediction -> (H, W, 3) uint8 page in colour."""
-    return compose(page, unpad(pred, prepared.hw), kind)
+def has_hints(p: Prepared) -> bool:
+    """Whether the user gave any hint (spread pixels, mask < 1, do not count)."""
+    return bool((p.mask >= 1.0).any())
+
+
+def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
+           confidence: np.ndarray | None = None) -> np.ndarray:
+    """(3, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
+    `refine_mode` asks for it (mangacolor.refine); confidence (h', w') where the model gives one."""
+    hw = prepared.hw
+    pred = unpad(pred, hw)
+    if wants_refine(refine_mode, has_hints(prepared)):
+        x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
+        pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw))
+    return compose(page, pred, kind)
 
 
 def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,
-             work_size: int = DEFAULT_WORK_SIZE) -> np.ndarray:
+             work_size: int = DEFAULT_WORK_SIZE, refine: str = "auto") -> np.ndarray:
     """Colour one page with one model call; returns the input's exact size."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
+    wants_refine(refine, False)  # a bad mode fails before the model runs
     p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False))
     pred = predict(p.x, p.hint, p.mask)[0]
-    return finish(page, pred, p, kind)
+    return finish(page, pred, p, kind, refine)

@@ -1,10 +1,19 @@
-"""Regions closed by lines, and hints spread over the region they were dropped in.
+"""Leak-proof regions closed by lines, and hints spread over the region they were dropped in.
 
-A user who drops one red dot inside a shirt means "this shirt is red". The network
-sees the dot as a few pixels; models trained with `hint_fill` also see the dot's
-colour spread over its whole region (4-connected pixels lighter than the line
-threshold), marked with mask FILL_MASK so the network can tell a user's pixel (1)
-from a spread guess (0.5). The flood-fill baseline uses the same regions.
+Regions come from trapped-ball filling (LineFiller, style2paints V4's `linefiller`):
+the paper (gray >= LINE_THRESHOLD) is opened with a ball of radius 3, then 2, then 1;
+each connected piece the ball could reach is a region seed, so a gap in a line
+narrower than the ball cannot join two regions. Seeds smaller than MIN_AREA are
+dropped; a priority flood (`scipy.ndimage.watershed_ift`) on the blurred line map
+then grows the seeds over everything left (corners the ball missed, tiny regions,
+the lines themselves), so every pixel, line pixels included, belongs to the region
+next to it, and regions meet in the middle of lines.
+
+A user who drops one red dot inside a shirt means "this shirt is red". Models
+trained with `hint_fill` also see the dot's colour spread over its region's paper
+pixels, marked with mask FILL_MASK so the network can tell a user's pixel (1) from
+a spread guess (0.5). The trapped-ball fill baseline and the solver's line-art
+snap (mangacolor.solver) use the same regions.
 
 Runs on network inputs at the working size: x (1, h, w) in [0, 1], 1 = paper.
 """
@@ -12,42 +21,94 @@ Runs on network inputs at the working size: x (1, h, w) in [0, 1], 1 = paper.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-LINE_THRESHOLD = 0.5   # x below this is line (or dark tone): a region border
-FILL_MASK = 0.5        # mask value of spread hint pixels; user hint pixels keep 1
+LINE_THRESHOLD = 0.5      # x below this is line (or dark tone): a region border
+FILL_MASK = 0.5           # mask value of spread hint pixels; user hint pixels keep 1
+BALL_RADII = (3, 2, 1)    # gaps narrower than about 2r are closed at each step
+MIN_AREA = 12             # seeds smaller than this (pixels) are merged into a neighbour
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.ogrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r + r  # the "+ r" rounds the disk like a raster circle
+
+
+def segment(gray: np.ndarray, threshold: float = LINE_THRESHOLD, radii: tuple[int, ...] = BALL_RADII,
+            min_area: int = MIN_AREA) -> tuple[np.ndarray, int]:
+    """(h, w) gray in [0, 1] -> (labels (h, w) int32 in 0..n-1, n). Every pixel has a region."""
+    paper = gray >= threshold
+    seeds = np.zeros(gray.shape, np.int32)
+    n = 0
+    for r in radii:
+        free = paper & (seeds == 0)
+        if not free.any():
+            break
+        reached = ndimage.binary_opening(free, structure=_disk(r))
+        lab, k = ndimage.label(reached)
+        if k == 0:
+            continue
+        sizes = np.bincount(lab.ravel(), minlength=k + 1)
+        keep = sizes >= min_area
+        keep[0] = False
+        new_ids = np.zeros(k + 1, np.int32)
+        new_ids[keep] = np.arange(n + 1, n + 1 + int(keep.sum()), dtype=np.int32)
+        grown = new_ids[lab]
+        seeds = np.where(grown > 0, grown, seeds)
+        n += int(keep.sum())
+    if n == 0:  # no paper at all (a black page): one region
+        return np.zeros(gray.shape, np.int32), 1
+    # Priority flood from the seeds: ink is expensive, so a seed fills its own paper before any
+    # path through a gap (blurred ink is dearer than paper) reaches the paper behind it.
+    ink = ndimage.gaussian_filter((1.0 - np.clip(gray, 0.0, 1.0)).astype(np.float32), 1.0)
+    cost = np.clip(ink * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    # watershed_ift links pixels by flat index, so a row's last pixel touches the next row's first:
+    # a frame of maximal cost keeps the flood from wrapping around the page's sides
+    labels = ndimage.watershed_ift(np.pad(cost, 1, constant_values=255), np.pad(seeds, 1))[1:-1, 1:-1]
+    labels = np.where(labels > 0, labels, 1)  # unreachable only on degenerate inputs
+    return (labels - 1).astype(np.int32), n
+
+
+def majority_colours(labels: np.ndarray, n: int, hint: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per region: the most common user hint colour in it. labels (h, w), hint (3, h, w) colour * mask,
+    mask (1, h, w) -> (colours (n, 3), hinted (n,) bool). Only user pixels (mask 1) vote."""
+    user = mask[0] >= 1.0
+    colours = np.zeros((n, hint.shape[0]), np.float32)
+    hinted = np.zeros(n, bool)
+    if not user.any():
+        return colours, hinted
+    at = labels[user]                                     # (k,) region of each user pixel
+    cols = hint[:, user].T                                # (k, 3)
+    # a hint is a disc of one colour: votes count pixels of the same (rounded) colour
+    _, which = np.unique(np.round(cols * 200.0).astype(np.int32), axis=0, return_inverse=True)
+    which = which.ravel()
+    pairs, counts = np.unique(np.stack([at, which], 1), axis=0, return_counts=True)
+    order = np.lexsort((-counts, pairs[:, 0]))          # by region, most votes first
+    first = order[np.r_[True, pairs[order[1:], 0] != pairs[order[:-1], 0]]]
+    for region, colour_id in pairs[first]:
+        colours[region] = cols[which == colour_id].mean(axis=0)
+        hinted[region] = True
+    return colours, hinted
 
 
 def region_colours(x: np.ndarray, hint: np.ndarray, mask: np.ndarray,
                    threshold: float = LINE_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
     """(1,h,w) gray, (3,h,w) hint colour * mask, (1,h,w) mask ->
-    (3,h,w) mean hint colour of each pixel's region, (h,w) bool: the region holds a hint.
+    (3,h,w) majority hint colour of each pixel's region, (h,w) bool: the region holds a hint.
 
     Only user hint pixels (mask 1) count, never spread ones, so filling twice changes nothing.
     """
-    # imported here: only models trained with hint_fill need it
-    from scipy import ndimage
-
-    labels, n = ndimage.label(x[0] >= threshold)               # (h, w) int, 0 = line
-    user = (mask[0] >= 1.0) & (labels > 0)
-    at = labels[user]                                          # region of each user hint pixel
-    counts = np.bincount(at, minlength=n + 1).astype(np.float32)   # (n+1,); counts[0] = 0: lines never covered
-    covered = (counts > 0)[labels]
-    colours = np.zeros_like(hint)
-    if not covered.any():
-        return colours, covered
-    safe = np.maximum(counts, 1.0)
-    for c in range(hint.shape[0]):
-        means = np.bincount(at, weights=hint[c][user], minlength=n + 1) / safe  # (n+1,)
-        colours[c] = means.astype(np.float32)[labels]
-    return colours, covered
+    labels, n = segment(x[0], threshold)
+    colours, hinted = majority_colours(labels, n, hint, mask)
+    return np.ascontiguousarray(colours[labels].transpose(2, 0, 1)), hinted[labels]
 
 
 def fill_hints(x: np.ndarray, hint: np.ndarray, mask: np.ndarray,
                threshold: float = LINE_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
-    """Spread each hint over its region. Batched (N,1,h,w), (N,3,h,w), (N,1,h,w) or single
+    """Spread each hint over its region's paper. Batched (N,1,h,w), (N,3,h,w), (N,1,h,w) or single
     (1,h,w), (3,h,w), (1,h,w); returns new (hint, mask) of the same shapes. Hinted pixels keep
-    their own colour and mask 1; the rest of a hinted region gets the region's mean hint colour
-    with mask FILL_MASK (the hint channels stay colour * mask)."""
+    their own colour and mask 1; the rest of a hinted region's paper gets the region's hint colour
+    with mask FILL_MASK (the hint channels stay colour * mask). Lines are never filled."""
     if x.ndim == 3:
         h, m = fill_hints(x[None], hint[None], mask[None], threshold)
         return h[0], m[0]
@@ -56,7 +117,7 @@ def fill_hints(x: np.ndarray, hint: np.ndarray, mask: np.ndarray,
         if not (mask[i] >= 1.0).any():
             continue
         colours, covered = region_colours(x[i], hint[i], mask[i], threshold)
-        spread = covered & (mask[i, 0] <= 0)
+        spread = covered & (mask[i, 0] <= 0) & (x[i, 0] >= threshold)
         mask[i, 0][spread] = FILL_MASK
         hint[i][:, spread] = colours[:, spread] * FILL_MASK
     return hint, mask

@@ -20,6 +20,7 @@ from mangacolor.hints import HintError, parse_hints
 from mangacolor.image_io import ImageError, load_image
 from mangacolor.kinds import detect_kind
 from mangacolor.pipeline import Prepared, prepare
+from mangacolor.refine import REFINE_MODES
 
 from .inference import MODES
 from .runtime import ModelError
@@ -141,9 +142,12 @@ class Job:
     prepared: Prepared
     quality: str
     model: str
+    refine: str = "auto"
 
 
-def check_params(mode: str, quality: str, model: str) -> None:
+def check_params(mode: str, quality: str, model: str, refine: str = "auto") -> None:
+    if refine not in REFINE_MODES:
+        raise ApiError(400, "bad_parameter", f"refine must be one of {', '.join(REFINE_MODES)}, got {refine[:40]!r}")
     if mode not in MODES:
         raise ApiError(400, "bad_parameter", f"mode must be one of {', '.join(MODES)}, got {mode[:40]!r}")
     if quality not in QUALITIES:
@@ -158,7 +162,7 @@ def check_params(mode: str, quality: str, model: str) -> None:
 
 
 def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, fill: bool = False,
-             work_size: int = 512) -> Job:
+             work_size: int = 512, refine: str = "auto") -> Job:
     """Decode and check everything a client sent (runs in a worker thread: CPU-bound)."""
     try:
         page = load_image(data, max_pixels=max_pixels)
@@ -171,7 +175,7 @@ def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_p
     except HintError as e:
         raise ApiError(400, e.code, str(e)) from None
     kind = detect_kind(page) if mode == "auto" else mode
-    return Job(page, kind, prepare(page, parsed, work_size, fill=fill), quality, model)
+    return Job(page, kind, prepare(page, parsed, work_size, fill=fill), quality, model, refine)
 
 
 async def read_upload(upload, limit: int) -> bytes:

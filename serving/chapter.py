@@ -70,7 +70,8 @@ def fit_hints(hints: list[Hint] | None, hint_size, page_size) -> list[Hint] | No
 
 def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "auto", hints: list[Hint] | None = None,
                      hint_size: tuple[int, int] | None = None, skip_colored: bool = True, work_size: int = 512,
-                     progress: Callable[[int, int, str], None] | None = None, quality: str = "fast") -> ChapterReport:
+                     progress: Callable[[int, int, str], None] | None = None, quality: str = "fast",
+                     refine: str = "auto") -> ChapterReport:
     """Colour every page of `src` (CBZ/ZIP) into `dst` (CBZ); returns what happened to each page."""
     try:
         zf = zipfile.ZipFile(src)
@@ -95,7 +96,7 @@ def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "au
                 raw = zf.read(info)
                 rgb = load_image(raw)
                 res = colorizer.colorize(rgb, mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
-                                         work_size, skip_colored, quality)
+                                         work_size, skip_colored, quality, refine)
                 if res.skipped:
                     report.skipped_colour += 1
                     body, ext = raw, Path(info.filename).suffix.lower()

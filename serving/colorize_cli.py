@@ -14,6 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mangacolor.refine import REFINE_MODES
+
 ARCHIVES = (".cbz", ".zip")
 
 
@@ -25,6 +27,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="", choices=["", "fp16", "int8"], help="model variant (default: fp32)")
     p.add_argument("--mode", default="auto", choices=["auto", "lineart", "grayscale", "screentone"])
     p.add_argument("--hints", default=None, help="hints JSON (a saved hint set is rescaled to each page)")
+    p.add_argument("--refine", default="auto", choices=REFINE_MODES,
+                   help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints)")
     p.add_argument("--skip-colored", action="store_true", help="leave pages that are already in colour untouched")
     p.add_argument("--work-size", type=int, default=512, help="long side the network sees (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -89,7 +93,7 @@ def run(args) -> int:
                     pages.refresh()
 
                 report = colorize_chapter(src, dst, colorizer, args.mode, hints, hint_size, args.skip_colored,
-                                          args.work_size, progress)
+                                          args.work_size, progress, refine=args.refine)
                 pages.close()
                 bar.write(f"{src.name} -> {dst}: {report.summary()}")
                 failed += len(report.failed)
@@ -100,7 +104,7 @@ def run(args) -> int:
         try:
             rgb = load_image(src)
             res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
-                                     args.work_size, args.skip_colored)
+                                     args.work_size, args.skip_colored, refine=args.refine)
             save_png(res.image, dst)
             bar.write(f"{src} -> {dst} ({'already in colour, copied' if res.skipped else res.kind})")
         except (ImageError, ValueError) as e:

@@ -16,6 +16,7 @@ from mangacolor.compose import DEFAULT_WORK_SIZE, KINDS
 from mangacolor.hints import Hint
 from mangacolor.kinds import detect_kind, is_colored
 from mangacolor.pipeline import colorize as run_pipeline
+from mangacolor.refine import check_refine
 
 from .runtime import OnnxColorizer, default_threads, load_model
 
@@ -55,8 +56,11 @@ class Colorizer:
         return self.pick("fast")
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None,
-                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False, quality: str = "fast") -> Result:
-        """Colour one page; `mode` auto detects line art / grayscale / screentone."""
+                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False, quality: str = "fast",
+                 refine: str = "auto") -> Result:
+        """Colour one page; `mode` auto detects line art / grayscale / screentone; `refine` runs the
+        colour solver (auto: when there are hints; see mangacolor.refine)."""
+        check_refine(refine)
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if not MIN_WORK <= work_size <= MAX_WORK:
@@ -64,4 +68,4 @@ class Colorizer:
         if skip_colored and is_colored(rgb):
             return Result(rgb, "colour", skipped=True)
         kind = detect_kind(rgb) if mode == "auto" else mode
-        return Result(run_pipeline(rgb, self.pick(quality), kind, hints, work_size), kind)
+        return Result(run_pipeline(rgb, self.pick(quality), kind, hints, work_size, refine), kind)

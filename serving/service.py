@@ -1,6 +1,6 @@
 """The HTTP API (BentoML 1.4): `bentoml serve serving.service:MangaColor --port 3000`.
 
-    POST /colorize   multipart: image, hints (JSON text), mode, quality, model -> image/png, same size
+    POST /colorize   multipart: image, hints (JSON text), mode, quality, model, refine -> image/png, same size
     GET  /models     deployed models, which are live, their metadata
     /readyz /livez /metrics (Prometheus) from BentoML; OpenAPI at /openapi.json (these routes)
 
@@ -128,22 +128,25 @@ class MangaColor:
                        hints: str = Form("", description='JSON list: {"x","y","color","radius"?} or {"points","color","width"?}'),
                        mode: str = Form("auto", description="auto | lineart | grayscale | screentone"),
                        quality: str = Form("fast", description="fast | ensemble"),
-                       model: str = Form("", description="a deployed model tag (default: the live one)")) -> Response:
+                       model: str = Form("", description="a deployed model tag (default: the live one)"),
+                       refine: str = Form("auto", description="auto | on | off: the colour solver makes hints land "
+                                                              "exactly and stops colour at lines (auto: when there are hints)"),
+                       ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
-        check_params(mode, quality, model)
+        check_params(mode, quality, model, refine)
         if self.active >= SERVE.max_inflight:
             raise ApiError(429, "busy", f"{self.active} pages are being coloured; retry shortly")
         self.active += 1
         try:
             data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
             fill = await self._hint_fill(quality, model)
-            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill)
+            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill, 512, refine)
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")
             pred = await self._predict(job)
             # compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
-            png = await self._on_cpu(lambda: encode_png(finish(job.page, pred, job.prepared, job.kind), 1))
+            png = await self._on_cpu(lambda: encode_png(finish(job.page, pred, job.prepared, job.kind, job.refine), 1))
         finally:
             self.active -= 1
         return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})

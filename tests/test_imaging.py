@@ -1028,12 +1028,12 @@ def test_fill_hints_spreads_a_hint_over_its_region_only():
     x = np.ones((1, h, w), np.float32)
     x[0, :, 20] = 0.0                                    # a line: regions left (w 0..19) and right (21..36)
     hint, mask = np.zeros((3, h, w), np.float32), np.zeros((1, h, w), np.float32)
-    hint[:, 5, 3], mask[0, 5, 3] = [0.5, 0.2, -0.1], 1.0
-    hint[:, 6, 3], mask[0, 6, 3] = [0.7, 0.4, 0.1], 1.0
+    hint[:, 5, 3:6], mask[0, 5, 3:6] = np.array([0.5, 0.2, -0.1])[:, None], 1.0  # a 3-pixel hint ...
+    hint[:, 9, 3], mask[0, 9, 3] = [0.7, 0.4, 0.1], 1.0                         # ... outvotes a 1-pixel one
     fh, fm = fill_hints(x, hint, mask)
-    assert fm[0, 5, 3] == 1.0 and np.allclose(fh[:, 5, 3], [0.5, 0.2, -0.1])   # user pixels keep their colour
+    assert fm[0, 9, 3] == 1.0 and np.allclose(fh[:, 9, 3], [0.7, 0.4, 0.1])    # user pixels keep their colour
     assert (fm[0, :, :20][fm[0, :, :20] < 1] == FILL_MASK).all()                # the rest of the region is spread
-    assert np.allclose(fh[:, 17, 11] / FILL_MASK, [0.6, 0.3, 0.0])              # with the mean hint colour
+    assert np.allclose(fh[:, 17, 11] / FILL_MASK, [0.5, 0.2, -0.1])             # with the majority hint colour
     assert fm[0, :, 20:].max() == 0 and np.abs(fh[:, :, 20:]).max() == 0       # the line and the other region: none
     again = fill_hints(x, fh, fm)                                              # spread pixels never spread further
     assert np.array_equal(again[0], fh) and np.array_equal(again[1], fm)

@@ -1,0 +1,47 @@
+"""Refinement: the solver between the network and the page (mangacolor.solver, mangacolor.regions).
+
+    refine="auto"  on when the user gave hints (the default)
+    refine="on"    always (without hints line art is still snapped to its regions)
+    refine="off"   the network's colour as it is
+
+Runs on the padded working-size prediction and returns the same shape, so composition
+(mangacolor.compose) is unchanged: gray pages keep their own luminance, line art keeps
+its lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .regions import majority_colours, segment
+from .solver import DEFAULT, SolverConfig, paint_regions, solve_chroma, solve_regions
+
+REFINE_MODES = ("auto", "on", "off")
+DEFAULT_CONFIDENCE = 1.0  # for models that give no per-pixel confidence: trust them evenly
+
+
+def check_refine(mode: str) -> str:
+    """The mode, or ValueError naming the choices."""
+    if mode not in REFINE_MODES:
+        raise ValueError(f"refine must be one of {', '.join(REFINE_MODES)}, got {str(mode)[:40]!r}")
+    return mode
+
+
+def wants_refine(mode: str, has_hints: bool) -> bool:
+    """Whether `mode` runs the solver for a page with or without hints."""
+    return check_refine(mode) == "on" or (mode == "auto" and has_hints)
+
+
+def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, kind: str,
+           confidence: np.ndarray | float | None = None, cfg: SolverConfig = DEFAULT) -> np.ndarray:
+    """Unpadded working-size planes: x (1, h, w) gray, pred (3, h, w) normalised Lab, hint (3, h, w)
+    colour * mask, mask (1, h, w) (user pixels 1, spread pixels < 1 are ignored) -> (3, h, w) Lab."""
+    conf = DEFAULT_CONFIDENCE if confidence is None else confidence
+    if kind == "lineart":
+        labels, n = segment(x[0])
+        colours, hinted = majority_colours(labels, n, hint, mask)
+        region_lab = solve_regions(labels, n, pred, conf, colours, hinted, cfg)
+        return paint_regions(labels, region_lab, pred, cfg.shading).astype(np.float32)
+    user = (mask[0] >= 1.0).astype(np.float32)
+    ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg)
+    return np.concatenate([pred[:1], ab]).astype(np.float32)
