@@ -14,7 +14,7 @@ from mangacolor.color import rgb_to_lab
 from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import prepare
 from training.evaluate import metrics
-from training.evaluate.baselines import flood_fill, flood_fill_planes
+from training.evaluate.baselines import levin, trapped_ball_fill, trapped_ball_planes
 from training.models import ModelConfig, build_generator
 from training.models.ensemble import Ensemble
 
@@ -64,26 +64,36 @@ def two_regions():
     return page
 
 
-def test_flood_fill_fills_the_hinted_region_only():
+def test_trapped_ball_fill_fills_the_hinted_region_only():
     page = two_regions()
     hints = [Point(8, 30, (230, 40, 40), radius=1)]
     p = prepare(page, hints, work_size=max(H, W))
-    out = flood_fill(page, p, "lineart")
+    out = trapped_ball_fill(page, p, "lineart")
     assert out.shape == page.shape
     left, right = out[10:50, 5:17], out[10:50, 27:42]
     assert np.abs(left.astype(int) - (230, 40, 40)).max() <= 3       # hinted region takes the hint colour
     assert (right == 255).all()                                      # other region stays paper
     assert (out[:, 20:23] == 0).all()                                # lines stay black
     # grayscale composition keeps the page's luminance and adds the hint's chroma
-    out_g = flood_fill(page, p, "grayscale")
+    out_g = trapped_ball_fill(page, p, "grayscale")
     assert out_g[30, 8, 0] > out_g[30, 8, 2] + 50 and (out_g[30, 35] == 255).all()
 
 
-def test_flood_fill_planes_without_hints_is_white():
+def test_trapped_ball_planes_without_hints_is_white():
     x = np.ones((1, H, W), np.float32)
     hint, mask = rasterize([], (W, H), (W, H))
-    pred = flood_fill_planes(x, hint, mask)
+    pred = trapped_ball_planes(x, hint, mask)
     assert np.allclose(pred[0], 1) and np.allclose(pred[1:], 0)
+
+
+def test_levin_spreads_a_hint_and_stops_at_the_line():
+    page = two_regions()
+    p = prepare(page, [Point(8, 30, (230, 40, 40), radius=1), Point(35, 30, (40, 40, 230), radius=1)],
+                work_size=max(H, W))
+    out = levin(page, p, "lineart")
+    assert out[45, 8, 0] > out[45, 8, 2] + 60      # far from its hint, the left region is still red
+    assert out[45, 35, 2] > out[45, 35, 0] + 60    # and the right one blue: the line stops both
+    assert np.array_equal(levin(page, prepare(page, [], work_size=max(H, W)), "lineart"), page)  # no hints: no colour
 
 
 def _members(n=3, seed=0):
@@ -147,15 +157,17 @@ def test_eval_report_with_ensemble_members(tiny_runs, dataset_dir, tmp_path):
     m2 = json.loads((tmp_path / "r2/metrics.json").read_text())
     assert m1["metrics"] == m2["metrics"]  # fixed seeds: the same numbers every time
     methods = set(m1["metrics"])
-    assert {"ens", "no colour", "mean colour", "flood fill"} <= methods
+    assert {"ens", "no colour", "mean colour", "trapped-ball fill", "levin 2004"} <= methods
     assert {f"ens member {i}" for i in range(3)} <= methods
     assert "ens" in m1["ensemble_gain_db"]
     for kind in ("lineart", "grayscale", "screentone"):
-        curve = m1["metrics"]["flood fill"][kind]
-        assert set(curve) == {"mix", "0", "1", "2", "5", "10", "20", "50"}
+        curve = m1["metrics"]["trapped-ball fill"][kind]
+        assert set(curve) == {"mix", "0", "1", "2", "5", "8", "10", "20", "32", "50"}
+        assert curve["8"]["hint_de"] >= 0 and "hint_de" not in curve["0"]  # hint dE wherever there are hints
         assert {"psnr", "ssim", "chroma_de", "colourfulness"} <= set(curve["mix"])
-    # no hints: flood fill is the uncoloured page, exactly
-    assert m1["metrics"]["flood fill"]["lineart"]["0"]["psnr"] == pytest.approx(m1["metrics"]["no colour"]["lineart"]["0"]["psnr"])
+    # no hints: trapped-ball fill and Levin are the uncoloured page, exactly
+    for b in ("trapped-ball fill", "levin 2004"):
+        assert m1["metrics"][b]["lineart"]["0"]["psnr"] == pytest.approx(m1["metrics"]["no colour"]["lineart"]["0"]["psnr"])
     for f in ("report.md", "curve.png", "kinds.png", "worst.png"):
         assert (tmp_path / "r1" / f).stat().st_size > 100
     assert "Where a model does not beat a baseline" in (tmp_path / "r1/report.md").read_text()

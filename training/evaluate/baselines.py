@@ -2,7 +2,11 @@
 
 - no colour: the input page itself;
 - mean colour: an input-independent prediction, the training set's mean Lab;
-- flood fill: each region closed by lines takes the mean colour of the hints inside it.
+- trapped-ball fill: each leak-proof region (mangacolor.regions) takes the majority colour of the
+  hints inside it; regions without hints stay uncoloured;
+- Levin 2004: Levin, Lischinski and Weiss, *Colorization using optimization*: hints propagated
+  over the page's gray-level affinities, solved exactly (sparse direct solve, no learning). Gray
+  pages get chroma only (their luminance is the page's); line art gets full Lab.
 All go through the same full-resolution composition as the model.
 """
 
@@ -12,7 +16,8 @@ import numpy as np
 
 from mangacolor.compose import compose
 from mangacolor.pipeline import Prepared, finish
-from mangacolor.regions import LINE_THRESHOLD, region_colours
+from mangacolor.regions import region_colours
+from mangacolor.solver import solve_levin
 
 
 def no_colour(page: np.ndarray) -> np.ndarray:
@@ -26,27 +31,40 @@ def mean_colour(page: np.ndarray, prepared: Prepared, kind: str, mean_lab: np.nd
     return finish(page, np.ascontiguousarray(pred), prepared, kind)
 
 
-def flood_fill_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray, line_threshold: float = LINE_THRESHOLD) -> np.ndarray:
-    """(1,h,w) gray, (3,h,w) hint, (1,h,w) mask -> (3,h,w) normalised Lab prediction.
+def _unpadded(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    h, w = prepared.hw  # regions must not join through the padding
+    return tuple(a[0][:, :h, :w] for a in (prepared.x, prepared.hint, prepared.mask))
 
-    Regions are the 4-connected components of non-line pixels (mangacolor.regions). A
-    region with hints takes their mean colour; a region without hints stays uncoloured
-    (white paper for line art, the page's own gray for manga pages).
-    """
+
+def trapped_ball_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(1,h,w) gray, (3,h,w) hint, (1,h,w) mask -> (3,h,w) normalised Lab prediction: a region with
+    hints takes their majority colour; a region without stays uncoloured (white paper for line
+    art, the page's own gray for manga pages)."""
     pred = np.zeros((3, *x.shape[1:]), np.float32)
     pred[0] = 1.0  # white where nothing is known
-    colours, covered = region_colours(x, hint, mask, line_threshold)
+    colours, covered = region_colours(x, hint, mask)
     pred[:, covered] = colours[:, covered]
     return pred
 
 
-def flood_fill(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
-    h, w = prepared.hw  # regions must not join through the padding
-    x, hint, mask = (a[0][:, :h, :w] for a in (prepared.x, prepared.hint, prepared.mask))
-    return compose(page, flood_fill_planes(x, hint, mask), kind)
+def trapped_ball_fill(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
+    return compose(page, trapped_ball_planes(*_unpadded(prepared)), kind)
 
 
-BASELINES = ("no colour", "mean colour", "flood fill")
+def levin(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
+    """Levin 2004 at the working size; without hints there is nothing to propagate: the page itself."""
+    x, hint, mask = _unpadded(prepared)
+    user = (mask[0] >= 1.0).astype(np.float32)
+    if not user.any():
+        return no_colour(page)
+    channels = slice(0, 3) if kind == "lineart" else slice(1, 3)
+    pred = np.zeros(hint.shape, np.float32)
+    pred[0] = 1.0
+    pred[channels] = solve_levin(x[0], hint[channels] * user, user)
+    return compose(page, pred, kind)
+
+
+BASELINES = ("no colour", "mean colour", "trapped-ball fill", "levin 2004")
 
 
 def run_baseline(name: str, page: np.ndarray, prepared: Prepared, kind: str, mean_lab: np.ndarray) -> np.ndarray:
@@ -54,7 +72,8 @@ def run_baseline(name: str, page: np.ndarray, prepared: Prepared, kind: str, mea
         return no_colour(page)
     if name == "mean colour":
         return mean_colour(page, prepared, kind, mean_lab)
-    if name == "flood fill":
-        return flood_fill(page, prepared, kind)
-    raise ValueError(f"unknown baseline {name!r}")
-
+    if name == "trapped-ball fill":
+        return trapped_ball_fill(page, prepared, kind)
+    if name == "levin 2004":
+        return levin(page, prepared, kind)
+    raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")

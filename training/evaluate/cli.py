@@ -10,7 +10,7 @@ from pathlib import Path
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.description = ("Score checkpoints, ensembles (manifest .json) or exported ONNX models on a split, next to the "
-                     "no-colour, mean-colour and flood-fill baselines, per input kind and against the number of "
+                     "no-colour, mean-colour, trapped-ball fill and Levin 2004 baselines, per input kind and against the number of "
                      "hints. Writes report.md, metrics.json, curve.png, kinds.png and worst.png.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoint folder, ensemble .json or ONNX model")
     p.add_argument("--data", default="data/datasets/default", help="dataset folder (default: %(default)s)")
@@ -18,6 +18,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=256, help="long side of evaluated pages (default: %(default)s)")
     p.add_argument("--limit", type=int, default=100, help="images of the split, 0 = all (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
+                   help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
     p.add_argument("--with-members", action="store_true", help="also score each member of an ensemble and report the gain")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="runs/eval", help="report folder (default: %(default)s)")
@@ -36,7 +38,8 @@ def run(args) -> int:
             p.name = f"{p.name} ({i})"
     if args.with_members:
         preds += [m for p in list(preds) for m in member_predictors(p)]
-    cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed)
+    cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
+                     refine=args.refine)
     t = time.time()
     res = evaluate(preds, cfg)
     extra = {"seconds": round(time.time() - t, 1)}

@@ -40,12 +40,15 @@ def chroma_error(pred: np.ndarray, target: np.ndarray) -> float:
     return float(np.hypot(a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]).mean())
 
 
-def hint_error(pred: np.ndarray, hint_rgb: np.ndarray, mask: np.ndarray) -> float | None:
-    """Mean dE_ab (full Lab) between the output and the hint colour at hinted pixels; None without hints."""
+def hint_error(pred: np.ndarray, hint_rgb: np.ndarray, mask: np.ndarray, chroma_only: bool = False) -> float | None:
+    """Mean dE_ab between the output and the hint colour at hinted pixels; None without hints.
+    Full Lab, or only the chroma plane (`chroma_only`: gray pages, whose luminance is the page's own
+    by design, so a hint can only set their colour)."""
     m = mask.astype(bool)
     if not m.any():
         return None
-    return float(np.linalg.norm(rgb_to_lab(pred[m]) - rgb_to_lab(hint_rgb[m]), axis=-1).mean())
+    d = rgb_to_lab(pred[m]) - rgb_to_lab(hint_rgb[m])
+    return float(np.linalg.norm(d[:, 1:] if chroma_only else d, axis=-1).mean())
 
 
 def colourfulness(rgb: np.ndarray) -> float:

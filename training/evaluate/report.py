@@ -66,6 +66,13 @@ def write_report(out: Path, res, models: list[str], cfg, extra: dict | None = No
         for meth in methods:
             lines.append(f"| {meth} | " + " | ".join(_fmt(agg[meth][kind][s]["psnr"]) for s in settings) + " |")
         lines.append("")
+    lines += ["## Hint dE against the number of hints (colour error at the hinted pixels; chroma only on gray pages)", ""]
+    hinted = [s for s in settings if s != "0"]
+    for kind in kinds:
+        lines += [f"### {kind}", "", "| method | " + " | ".join(hinted) + " |", "|---|" + "---|" * len(hinted)]
+        for meth in methods:
+            lines.append(f"| {meth} | " + " | ".join(_fmt(agg[meth][kind][s].get("hint_de")) for s in hinted) + " |")
+        lines.append("")
     short = shortfalls(agg, models, settings)
     lines += ["## Where a model does not beat a baseline", ""]
     lines += [f"- {s}" for s in short] or ["- nowhere: every model beats every baseline at every hint count and kind."]

@@ -4,9 +4,12 @@ For each image of the split (resized to a long side of `size`) and each input ki
 (line art, grayscale page, screentone page), a page is made with seeds fixed by
 (seed, item, kind). It is coloured under several hint settings:
 - "mix": hints drawn as in training (none for ~45% of pages, else a geometric count);
-- 0, 1, 2, 5, 10, 20, 50 hint patches sampled from the target with fixed seeds
+- 0, 1, 2, 5, 8, 10, 20, 32, 50 hint patches sampled from the target with fixed seeds
   (the PSNR-vs-hints curve of Zhang et al. 2017).
-Every method goes through mangacolor.pipeline, the code path the product serves.
+Every method goes through mangacolor.pipeline, the code path the product serves, with the
+product's refinement (`refine`, mangacolor.refine: "auto" runs the solver where there are hints).
+Hint dE (colour error at the hinted pixels) is scored at every setting; on gray pages on the
+chroma plane only, since their luminance is the page's own.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from . import metrics
 from .baselines import BASELINES, run_baseline
 from .predictors import predict_all
 
-CURVE_HINTS = (0, 1, 2, 5, 10, 20, 50)
+CURVE_HINTS = (0, 1, 2, 5, 8, 10, 20, 32, 50)
 GALLERY = 16
 
 
@@ -44,6 +47,7 @@ class EvalConfig:
     hint_counts: tuple[int, ...] = CURVE_HINTS
     kinds: tuple[str, ...] = KINDS
     baselines: tuple[str, ...] = BASELINES
+    refine: str = "auto"            # the models' refinement, as the product runs them
 
 
 @dataclass
@@ -78,11 +82,11 @@ def training_mean_lab(manifest: dict, n: int = 200) -> np.ndarray:
     return (acc / max(1, len(items))).astype(np.float32)
 
 
-def _score(out, target, hint_rgb, mask, full: bool) -> dict:
-    row = {"psnr": metrics.psnr(out, target)}
+def _score(out, target, hint_rgb, mask, kind: str, full: bool) -> dict:
+    row = {"psnr": metrics.psnr(out, target),
+           "hint_de": metrics.hint_error(out, hint_rgb, mask, chroma_only=kind != "lineart")}
     if full:
         row |= {"ssim": metrics.ssim(out, target), "chroma_de": metrics.chroma_error(out, target),
-                "hint_de": metrics.hint_error(out, hint_rgb, mask),
                 "colourfulness": metrics.relative_colourfulness(out, target)}
     return row
 
@@ -123,13 +127,13 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
-                    out = finish(page, outputs[pr.name][s], prepared[s], kind)
-                    row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, full)
+                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine)
+                    row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:
                         entry = (-row["psnr"], len(res.rows), (page, hint_rgb, mask, out, target, base))
                         heapq.heappush(res.worst, entry) if len(res.worst) < GALLERY else heapq.heappushpop(res.worst, entry)
                 for b in cfg.baselines:
                     out = run_baseline(b, page, prepared[s], kind, np.array(res.mean_lab))
-                    res.rows.append(base | {"method": b} | _score(out, target, hint_rgb, mask, full))
+                    res.rows.append(base | {"method": b} | _score(out, target, hint_rgb, mask, kind, full))
     return res
