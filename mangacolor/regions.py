@@ -5,9 +5,10 @@ the paper (gray >= LINE_THRESHOLD) is opened with a ball of radius 3, then 2, th
 each connected piece the ball could reach is a region seed, so a gap in a line
 narrower than the ball cannot join two regions. Seeds smaller than MIN_AREA are
 dropped; a priority flood (`scipy.ndimage.watershed_ift`) on the blurred line map
-then grows the seeds over everything left (corners the ball missed, tiny regions,
-the lines themselves), so every pixel, line pixels included, belongs to the region
-next to it, and regions meet in the middle of lines.
+then grows the seeds over the paper the ball missed (corners, gaps), and every other
+pixel (lines, paper pockets no seed reaches) takes the region of the nearest seeded
+paper, so every pixel, line pixels included, belongs to the region next to it, and
+regions meet in the middle of lines.
 
 A user who drops one red dot inside a shirt means "this shirt is red". Models
 trained with `hint_fill` also see the dot's colour spread over its region's paper
@@ -66,6 +67,18 @@ def segment(gray: np.ndarray, threshold: float = LINE_THRESHOLD, radii: tuple[in
     # a frame of maximal cost keeps the flood from wrapping around the page's sides
     labels = ndimage.watershed_ift(np.pad(cost, 1, constant_values=255), np.pad(seeds, 1))[1:-1, 1:-1]
     labels = np.where(labels > 0, labels, 1)  # unreachable only on degenerate inputs
+    # watershed_ift prices a path by its steepest step (|difference| of neighbours), not by its height:
+    # running along a flat line costs nothing, so the first region onto a connected line network took
+    # all of it, walls of regions behind other regions included, and a hint dot touching such a wall
+    # hinted that far region. Lines and seedless paper pockets go to the nearest seeded paper instead.
+    pieces, k = ndimage.label(paper)
+    seeded = np.zeros(k + 1, bool)
+    seeded[pieces[seeds > 0]] = True
+    seeded[0] = False
+    anchored = seeded[pieces]                             # paper joined to a seed through paper
+    if not anchored.all():
+        iy, ix = ndimage.distance_transform_edt(~anchored, return_distances=False, return_indices=True)
+        labels = labels[iy, ix]
     return (labels - 1).astype(np.int32), n
 
 

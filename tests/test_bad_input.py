@@ -111,6 +111,9 @@ CORPUS = {
     "path-like model": (IMG(GOOD), {"model": "../../etc/passwd"}, 404),
     "wildcard model": (IMG(GOOD), {"model": "mangacolor:*"}, 404),
     "ensemble quality, none deployed": (IMG(GOOD), {"quality": "ensemble"}, 503),
+    "unknown refine": (IMG(GOOD), {"refine": "bogus"}, 400),
+    "oversized refine field": (IMG(GOOD), {"refine": "x" * 100_000}, 400),
+    "refine, wrong case": (IMG(GOOD), {"refine": "ON"}, 400),
     # unusual but valid: coloured at their displayed size
     "cmyk jpeg": (IMG(cmyk_jpeg(), "a.jpg", "image/jpeg"), {}, 200),
     "16-bit png": (IMG(png16()), {}, 200),
@@ -119,6 +122,9 @@ CORPUS = {
     "exif-rotated jpeg": (IMG(exif_rotated(), "a.jpg", "image/jpeg"), {}, 200),
     "webp": (IMG(png(page(), "WEBP"), "a.webp", "image/webp"), {}, 200),
     "bmp": (IMG(png(page(), "BMP"), "a.bmp", "image/bmp"), {}, 200),
+    "refine off": (IMG(GOOD), {"refine": "off"}, 200),
+    "refine on": (IMG(GOOD), {"refine": "on"}, 200),
+    "refine on, hints": (IMG(GOOD), {"refine": "on", "hints": '[{"x": 40, "y": 60, "color": "#c04030"}]'}, 200),
 }
 SIZES = {"exif-rotated jpeg": (251, 173)}
 
@@ -156,6 +162,15 @@ def test_corpus(server, baseline_memory, name):
     else:
         body = r.json()
         assert set(body) == {"error", "detail"} and body["detail"], body
+    assert server.ready()
+
+
+def test_bad_refine_is_a_bad_parameter_that_names_the_choices(server):
+    r = httpx.post(f"{server.url}/colorize", files=IMG(GOOD), data={"refine": "bogus"}, timeout=60)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "bad_parameter" and "refine" in body["detail"], body
+    assert all(choice in body["detail"] for choice in ("auto", "on", "off")) and "bogus" in body["detail"]
     assert server.ready()
 
 

@@ -200,6 +200,29 @@ def test_colorize_cli_files_folders_and_hints(exported, tmp_path, capsys):
     assert (out / "in" / "a.png").stat().st_mtime_ns == mtime  # finished outputs are not redone
 
 
+def test_colorize_cli_refine_option(exported, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["colorize", "--help"])
+    assert e.value.code == 0
+    assert "--refine {auto,on,off}" in capsys.readouterr().out
+    src = tmp_path / "a.png"
+    drawing(1, size=(131, 187))[1].save(src)
+    with pytest.raises(SystemExit) as e:  # argparse refuses it before any model is loaded
+        main(["colorize", str(src), "--out", str(tmp_path / "bad"), "--model", str(exported), "--refine", "bogus"])
+    assert e.value.code == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"size": [131, 187], "hints": [{"x": 40, "y": 60, "color": "#ff0000", "radius": 6}]}))
+    outs = {}
+    for mode in ("off", "on"):
+        rc = main(["colorize", str(src), "--out", str(tmp_path / mode), "--model", str(exported), "--hints", str(hints),
+                   "--mode", "lineart", "--refine", mode, "--device", "cpu"])
+        assert rc == 0
+        outs[mode] = np.asarray(Image.open(tmp_path / mode / "a.png"))
+        assert outs[mode].shape == (187, 131, 3)
+    assert not np.array_equal(outs["on"], outs["off"])  # the option reaches the pipeline
+
+
 def test_a_4000x6000_page_in_bounded_memory(exported):
     import tracemalloc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -58,6 +59,25 @@ def test_hints_are_honoured(server):
 GOOD = png_bytes(line_page())
 
 
+def test_refine_reaches_the_pipeline(server):
+    """HintEcho colours only within 15 working-size px of a hint; refine=on spreads the colour over the hinted box,
+    refine=off leaves the rest of the box as the model made it. The other box stays uncoloured either way."""
+    hints = json.dumps([{"x": 45, "y": 120, "color": "#e01010", "radius": 6}])
+    out = {}
+    for refine in ("off", "on"):
+        r = server.post(files={"image": ("p.png", GOOD, "image/png")},
+                        data={"hints": hints, "mode": "lineart", "refine": refine})
+        assert r.status_code == 200, r.text
+        out[refine] = np.asarray(Image.open(io.BytesIO(r.content))).astype(int)
+        assert out[refine].shape == (251, 173, 3)
+    far_on, far_off = out["on"][215, 45], out["off"][215, 45]           # in the hinted box, 95 px below the hint
+    assert far_on[0] > far_on[1] + 60 and far_on[0] > far_on[2] + 60, far_on
+    assert abs(far_off[0] - far_off[1]) < 15 and abs(far_off[0] - far_off[2]) < 15, far_off
+    for o in out.values():
+        other = o[120, 130]
+        assert abs(other[0] - other[1]) < 15 and abs(other[0] - other[2]) < 15, other
+
+
 def test_models_metrics_and_openapi(server):
     m = httpx.get(f"{server.url}/models", timeout=10).json()
     assert any(d["live"] and d["tag"] == server.echo_tag for d in m["models"])
@@ -65,6 +85,10 @@ def test_models_metrics_and_openapi(server):
     assert "bentoml" in httpx.get(f"{server.url}/metrics", timeout=10).text
     spec = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
     assert "/colorize" in spec["paths"] and "/models" in spec["paths"]
+    form = json.dumps(spec["paths"]["/colorize"]["post"]["requestBody"])
+    for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', form)):
+        form += json.dumps(spec["components"]["schemas"][ref])
+    assert '"refine"' in form and "auto | on | off" in form  # the field and its choices are documented
     assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
 
 
