@@ -18,7 +18,7 @@ from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import colorize
 from mangacolor.refine import REFINE_MODES, check_refine, wants_refine
 from mangacolor.regions import majority_colours, segment
-from mangacolor.solver import SolverConfig, solve_chroma, solve_levin, solve_regions
+from mangacolor.solver import SolverConfig, solve_chroma, solve_levin
 
 H, W = 203, 317
 RED = (200, 60, 40)
@@ -254,6 +254,8 @@ def strand_labels(strand_px: int) -> tuple[np.ndarray, int]:
 
 
 def test_solve_regions_strand_takes_its_hinted_neighbours_colour():
+    from mangacolor.solver import solve_regions
+
     labels, n = strand_labels(1)
     prior = np.stack([np.full(labels.shape, v, np.float32) for v in (0.7, 0.1, -0.2)])   # the network: one colour
     colours = np.zeros((n, 3), np.float32)
@@ -270,6 +272,8 @@ def test_solve_regions_strand_takes_its_hinted_neighbours_colour():
 @pytest.mark.xfail(strict=True, reason="a strand segment() can produce (3 px of paper between 2-px lines) moves "
                    "only 2/(2 + width) of the way: border_weight and region_data are both per pixel")
 def test_a_drawn_strand_between_hinted_regions_takes_their_colour():
+    from mangacolor.solver import solve_regions
+
     hh, ww = 131, 203
     im = Image.new("L", (ww, hh), 255)
     d = ImageDraw.Draw(im)
