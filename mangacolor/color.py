@@ -44,33 +44,119 @@ _RGB2XYZN = (_RGB2XYZ / _WHITE[:, None]).T.astype(np.float32)  # linear RGB -> X
 _XYZN2RGB = (_XYZ2RGB * _WHITE[None, :]).T.astype(np.float32)
 
 
+_TINY = np.float32(1e-30)
+
+
+def _cbrt(t: np.ndarray) -> np.ndarray:
+    """float32 cube root of t >= 0 as exp(log(t) / 3): vectorized, 5x faster than np.cbrt,
+    within 5e-7 of it (L within 1e-4)."""
+    out = np.log(np.maximum(t, _TINY))
+    out *= np.float32(1 / 3)
+    return np.exp(out, out=out)
+
+
 def _f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16) / 116).astype(np.float32)
+    """CIE f(t) (XYZ / white -> Lab's cube-root space), float32, any shape."""
+    t = np.asarray(t, dtype=np.float32)
+    out = _cbrt(t)
+    low = t <= _EPS  # the dark end (L < 8): few pixels, patched instead of a where() over the page
+    if low.any():
+        out[low] = (_KAPPA * t[low] + 16) / 116
+    return out
+
+
+def _f_inv(f: np.ndarray) -> np.ndarray:
+    """Inverse of `_f`: Lab's cube-root space -> XYZ / white, float32."""
+    out = f * f
+    out *= f
+    low = out <= _EPS
+    if low.any():
+        out[low] = (116 * f[low] - 16) / _KAPPA
+    return out
+
+
+# A gray pixel (R = G = B = v) has Y / Yn = linear(v) and f(Y / Yn) a function of v alone:
+# gray pages take both from 256-entry tables instead of converting every pixel.
+_GRAY_Y = _srgb_to_linear(np.arange(256) / 255.0)
+_GRAY_FY = np.where(_GRAY_Y > _EPS, np.cbrt(_GRAY_Y), (_KAPPA * _GRAY_Y + 16) / 116).astype(np.float32)
+_GRAY_Y = _GRAY_Y.astype(np.float32)
+# to_uint8 of the linear -> sRGB table: one gather gives the final byte
+_TO_SRGB8 = np.clip(_TO_SRGB * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) sRGB (uint8 0..255 or float 0..1) -> (..., 3) float32 Lab."""
     rgb = np.asarray(rgb)
-    lin = _TO_LINEAR[rgb] if rgb.dtype == np.uint8 else _srgb_to_linear(rgb.astype(np.float32)).astype(np.float32)
-    f = _f(lin @ _RGB2XYZN)
-    out = np.empty(f.shape, np.float32)
-    out[..., 0] = 116 * f[..., 1] - 16
-    out[..., 1] = 500 * (f[..., 0] - f[..., 1])
-    out[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    if rgb.dtype == np.uint8:
+        lin = np.take(_TO_LINEAR, rgb)
+    else:
+        lin = _srgb_to_linear(rgb.astype(np.float32)).astype(np.float32)
+    shape = lin.shape
+    f = _f(lin.reshape(-1, 3) @ _RGB2XYZN).reshape(shape)  # 2-D matmul: BLAS, not a stacked loop
+    out = np.empty(shape, np.float32)
+    np.multiply(f[..., 1], 116, out=out[..., 0])
+    out[..., 0] -= 16
+    np.subtract(f[..., 0], f[..., 1], out=out[..., 1])
+    out[..., 1] *= 500
+    np.subtract(f[..., 1], f[..., 2], out=out[..., 2])
+    out[..., 2] *= 200
     return out
+
+
+def gray_levels(rgb: np.ndarray) -> np.ndarray | None:
+    """(H, W, 3) uint8 -> its (H, W) levels when every pixel is neutral (R = G = B), else None."""
+    r = rgb[..., 0]
+    if np.array_equal(r, rgb[..., 1]) and np.array_equal(r, rgb[..., 2]):
+        return r
+    return None
+
+
+def lightness_f(rgb: np.ndarray, gray: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 3) uint8 sRGB -> (f(Y), Y) planes, float32, with Y relative to white: all of Lab's
+    lightness (L = 116 f(Y) - 16) without a and b. `gray`: the pixels' levels when they are
+    neutral (see `gray_levels`), which makes this two table look-ups."""
+    if gray is not None:
+        return np.take(_GRAY_FY, gray), np.take(_GRAY_Y, gray)
+    lin = np.take(_TO_LINEAR, rgb)
+    y = lin[..., 0] * np.float32(_RGB2XYZN[0, 1])
+    y += lin[..., 1] * np.float32(_RGB2XYZN[1, 1])
+    y += lin[..., 2] * np.float32(_RGB2XYZN[2, 1])
+    return _f(y), y
+
+
+def _srgb_index(xr: np.ndarray, yr: np.ndarray, zr: np.ndarray):
+    """XYZ / white planes -> per channel, the index into the 65536-step linear -> sRGB tables."""
+    for c in range(3):
+        m = _XYZN2RGB[:, c]
+        lin = xr * m[0]
+        lin += yr * m[1]
+        lin += zr * m[2]
+        np.clip(lin, 0.0, 1.0, out=lin)
+        lin *= _LUT_STEPS
+        lin += 0.5
+        yield c, lin.astype(np.uint16)  # 0..65535: the index into the tables
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """(..., 3) Lab -> (..., 3) float32 sRGB in [0, 1] (out-of-gamut clipped)."""
     lab = np.asarray(lab, dtype=np.float32)
-    f = np.empty(lab.shape, np.float32)
-    f[..., 1] = (lab[..., 0] + 16) / 116
-    f[..., 0] = f[..., 1] + lab[..., 1] / 500
-    f[..., 2] = f[..., 1] - lab[..., 2] / 200
-    f3 = f * f * f
-    xyz = np.where(f3 > _EPS, f3, (116 * f - 16) / _KAPPA)
-    lin = np.clip(xyz @ _XYZN2RGB, 0.0, 1.0)
-    return _TO_SRGB[(lin * _LUT_STEPS + 0.5).astype(np.int32)]
+    flat = lab.reshape(-1, 3)  # planes of at least one dimension, also for a single colour
+    fy = (flat[:, 0] + 16) / 116
+    out = np.empty(flat.shape, np.float32)
+    for c, idx in _srgb_index(_f_inv(fy + flat[:, 1] / 500), _f_inv(fy), _f_inv(fy - flat[:, 2] / 200)):
+        out[:, c] = np.take(_TO_SRGB, idx)
+    return out.reshape(lab.shape)
+
+
+def f_to_rgb8(fx: np.ndarray, y: np.ndarray, fz: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Lab in cube-root form, planes f(X), Y, f(Z) (relative to white) -> (..., 3) uint8 sRGB,
+    into `out` when given. Equal to to_uint8(lab_to_rgb(lab)) for fx = fy + a / 500,
+    fz = fy - b / 200, y = f_inv(fy), without a float RGB image in between."""
+    if out is None:
+        out = np.empty(fx.shape + (3,), np.uint8)
+    for c, idx in _srgb_index(_f_inv(fx), y, _f_inv(fz)):
+        out[..., c] = np.take(_TO_SRGB8, idx)
+    return out
 
 
 def to_uint8(rgb01: np.ndarray) -> np.ndarray:
@@ -94,6 +180,12 @@ def net_to_rgb(net: np.ndarray) -> np.ndarray:
     return to_uint8(lab_to_rgb(lab))
 
 
+# Rec. 601 luma of a neutral pixel, computed exactly as to_gray computes it (same float32 steps)
+_LEVELS = np.arange(256, dtype=np.float32)
+_GRAY_LUMA = (_LEVELS * 0.299 + _LEVELS * 0.587 + _LEVELS * 0.114) / 255.0
+_GRAY_CHUNK = 1 << 16  # pixels per step: a step's float copy stays in the CPU cache
+
+
 def to_gray(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 -> (H, W) float32 in [0, 1]: the network's gray input channel.
 
@@ -101,8 +193,21 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     desaturation tools compute it, so a scanned gray page and a page synthesized
     from a colour image give the same numbers.
     """
-    rgb = np.asarray(rgb, dtype=np.float32)
-    return (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114) / 255.0
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim < 2:
+        rgb = rgb.astype(np.float32)
+        return (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114) / 255.0
+    px = rgb.reshape(-1, 3)
+    out = np.empty(len(px), np.float32)
+    for i in range(0, len(px), _GRAY_CHUNK):  # in steps, with no whole-page float copy
+        part = px[i:i + _GRAY_CHUNK]
+        r = part[:, 0]
+        if np.array_equal(r, part[:, 1]) and np.array_equal(r, part[:, 2]):  # neutral: a table look-up
+            np.take(_GRAY_LUMA, r, out=out[i:i + _GRAY_CHUNK], mode="clip")
+        else:
+            f = part.astype(np.float32)
+            out[i:i + _GRAY_CHUNK] = (f[:, 0] * 0.299 + f[:, 1] * 0.587 + f[:, 2] * 0.114) / 255.0
+    return out.reshape(rgb.shape[:-1])
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

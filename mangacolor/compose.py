@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .color import AB_SCALE, lab_to_rgb, net_to_rgb, rgb_to_lab, to_gray, to_uint8
-from .filters import resize_plane, resize_planes
+from .color import AB_SCALE, f_to_rgb8, gray_levels, lightness_f, net_to_rgb, to_gray
+from .filters import resize_bands, resize_plane
 
 KINDS = ("lineart", "grayscale", "screentone")
 DEFAULT_WORK_SIZE = 512
 MULTIPLE = 16  # the U-Net halves the size 4 times
-_ROWS_PER_TILE = 512  # composition works in row bands to bound memory on huge pages
+_ROWS_PER_BAND = 64  # composition works in bands of rows small enough to stay in the CPU cache
 
 
 def pad_to_multiple(x: np.ndarray, multiple: int = MULTIPLE, value: float = 1.0) -> tuple[np.ndarray, tuple[int, int]]:
@@ -54,32 +54,38 @@ def gray_input(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     Downscaling is area-averaged (BOX) so screentone dots become the tone they
     print as; the dataset shrinks its training pages the same way.
     """
-    gray = to_gray(rgb)
-    down = size_hw[0] < gray.shape[0]
-    out = resize_plane(gray, size_hw, Image.BOX if down else Image.BICUBIC)
+    down = size_hw[0] < rgb.shape[0]
+    resample = Image.BOX if down else Image.BICUBIC
+    levels = gray_levels(rgb)
+    if levels is None:
+        out = resize_plane(to_gray(rgb), size_hw, resample)
+    else:  # a neutral page (the usual case): its levels straight to Pillow, no full-size float copy of ours
+        small = Image.fromarray(levels).convert("F").resize(size_hw[::-1], resample)
+        out = np.asarray(small, dtype=np.float32) * np.float32(1 / 255)  # = to_gray, to float rounding
     return np.clip(out, 0.0, 1.0)[None]  # bicubic overshoots at edges
 
 
 def compose(original: np.ndarray, pred: np.ndarray, kind: str) -> np.ndarray:
     """Merge a working-resolution prediction (3, h, w) normalised Lab into the
-    full-size page (H, W, 3) uint8; returns (H, W, 3) uint8 of the input's exact size."""
+    full-size page (H, W, 3) uint8; returns (H, W, 3) uint8 of the input's exact size.
+
+    Works in bands of rows, each upsampled from the whole prediction, so a page never has
+    full-size float planes (on big pages those cost more in memory traffic than in arithmetic)."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
     H, W = original.shape[:2]
     out = np.empty_like(original)
     if kind == "lineart":
-        layer = Image.fromarray(net_to_rgb(pred)).resize((W, H), Image.BICUBIC)
-        layer = np.asarray(layer)
-        for y0 in range(0, H, _ROWS_PER_TILE):
-            sl = slice(y0, y0 + _ROWS_PER_TILE)
-            mul = layer[sl].astype(np.float32) * original[sl].astype(np.float32) / (255.0 * 255.0)
-            out[sl] = to_uint8(mul)
+        layer = net_to_rgb(pred)[None]  # (1, h, w, 3) uint8: one RGB "plane" for resize_bands
+        for sl, (colour,) in resize_bands(layer, (H, W), _ROWS_PER_BAND, Image.BICUBIC):
+            # colour * page / 255, rounded: exact in uint16 (the product of two bytes plus 127 fits)
+            t = colour.astype(np.uint16) * original[sl] + np.uint16(127)
+            out[sl] = (t + 1 + (t >> 8)) >> 8  # t // 255 for t <= 65152
         return out
-    ab = resize_planes(pred[1:], (H, W)) * AB_SCALE  # (2, H, W)
-    for y0 in range(0, H, _ROWS_PER_TILE):
-        sl = slice(y0, y0 + _ROWS_PER_TILE)
-        lab = rgb_to_lab(original[sl])
-        lab[..., 1] = ab[0, sl]
-        lab[..., 2] = ab[1, sl]
-        out[sl] = to_uint8(lab_to_rgb(lab))
+    # a and b in the form Lab -> sRGB wants them: a / 500 and b / 200
+    ab = pred[1:] * (np.float32(AB_SCALE) / np.array([500, 200], np.float32))[:, None, None]
+    for sl, (a500, b200) in resize_bands(ab, (H, W), _ROWS_PER_BAND):
+        band = original[sl]
+        fy, y = lightness_f(band, gray_levels(band))  # a neutral band (the usual case): from a table
+        f_to_rgb8(fy + a500, y, fy - b200, out=out[sl])
     return out

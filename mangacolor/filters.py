@@ -57,6 +57,19 @@ def resize_planes(planes: np.ndarray, size_hw: tuple[int, int], resample=Image.B
     return np.stack([resize_plane(p, size_hw, resample) for p in planes])
 
 
+def resize_bands(planes: np.ndarray, size_hw: tuple[int, int], rows: int, resample=Image.BILINEAR):
+    """(C, h, w) float (or (C, h, w, 3) uint8) -> its resize to (H, W), `rows` output rows at a
+    time: yields (row slice, (C, n, W[, 3]) band). Each band is resampled from the whole source
+    (Pillow's `box`), so bands join without seams and equal one whole resize to float rounding."""
+    H, W = size_hw
+    h, w = planes.shape[1:3]
+    ims = [Image.fromarray(np.ascontiguousarray(p, dtype=np.uint8 if p.ndim == 3 else np.float32)) for p in planes]
+    for y0 in range(0, H, rows):
+        y1 = min(y0 + rows, H)
+        box = (0, y0 * h / H, w, y1 * h / H)
+        yield slice(y0, y1), np.stack([np.asarray(im.resize((W, y1 - y0), resample, box=box)) for im in ims])
+
+
 def min_filter(img: np.ndarray, size: int) -> np.ndarray:
     """(H, W) float: local minimum over size x size (thickens dark lines)."""
     r = size // 2
