@@ -84,6 +84,15 @@ _GRAY_Y = _GRAY_Y.astype(np.float32)
 _TO_SRGB8 = np.clip(_TO_SRGB * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def _mix(lin: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(N, 3) planes mixed by the 3 weights `m` -> (N,). Element-wise, not a matmul: BLAS splits an
+    (N, 3) x (3, 3) product over threads, which stalls when other work holds the cores."""
+    out = lin[:, 0] * m[0]
+    out += lin[:, 1] * m[1]
+    out += lin[:, 2] * m[2]
+    return out
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) sRGB (uint8 0..255 or float 0..1) -> (..., 3) float32 Lab."""
     rgb = np.asarray(rgb)
@@ -91,16 +100,16 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
         lin = np.take(_TO_LINEAR, rgb)
     else:
         lin = _srgb_to_linear(rgb.astype(np.float32)).astype(np.float32)
-    shape = lin.shape
-    f = _f(lin.reshape(-1, 3) @ _RGB2XYZN).reshape(shape)  # 2-D matmul: BLAS, not a stacked loop
-    out = np.empty(shape, np.float32)
-    np.multiply(f[..., 1], 116, out=out[..., 0])
-    out[..., 0] -= 16
-    np.subtract(f[..., 0], f[..., 1], out=out[..., 1])
-    out[..., 1] *= 500
-    np.subtract(f[..., 1], f[..., 2], out=out[..., 2])
-    out[..., 2] *= 200
-    return out
+    flat = lin.reshape(-1, 3)
+    fx, fy, fz = (_f(_mix(flat, _RGB2XYZN[:, c])) for c in range(3))
+    out = np.empty(flat.shape, np.float32)
+    np.multiply(fy, 116, out=out[:, 0])
+    out[:, 0] -= 16
+    np.subtract(fx, fy, out=out[:, 1])
+    out[:, 1] *= 500
+    np.subtract(fy, fz, out=out[:, 2])
+    out[:, 2] *= 200
+    return out.reshape(lin.shape)
 
 
 def gray_levels(rgb: np.ndarray) -> np.ndarray | None:
@@ -118,9 +127,7 @@ def lightness_f(rgb: np.ndarray, gray: np.ndarray | None = None) -> tuple[np.nda
     if gray is not None:
         return np.take(_GRAY_FY, gray), np.take(_GRAY_Y, gray)
     lin = np.take(_TO_LINEAR, rgb)
-    y = lin[..., 0] * np.float32(_RGB2XYZN[0, 1])
-    y += lin[..., 1] * np.float32(_RGB2XYZN[1, 1])
-    y += lin[..., 2] * np.float32(_RGB2XYZN[2, 1])
+    y = _mix(lin.reshape(-1, 3), _RGB2XYZN[:, 1]).reshape(lin.shape[:-1])
     return _f(y), y
 
 
