@@ -131,17 +131,19 @@ def lightness_f(rgb: np.ndarray, gray: np.ndarray | None = None) -> tuple[np.nda
     return _f(y), y
 
 
+_XYZN2INDEX = _XYZN2RGB * np.float32(_LUT_STEPS)  # XYZ / white -> linear RGB, scaled to the tables' steps
+
+
 def _srgb_index(xr: np.ndarray, yr: np.ndarray, zr: np.ndarray):
-    """XYZ / white planes -> per channel, the index into the 65536-step linear -> sRGB tables."""
+    """XYZ / white planes -> per channel, the index into the 65536-step linear -> sRGB tables.
+    Out of gamut needs no clip here: indices are clamped by take(mode="clip")."""
     for c in range(3):
-        m = _XYZN2RGB[:, c]
+        m = _XYZN2INDEX[:, c]
         lin = xr * m[0]
         lin += yr * m[1]
         lin += zr * m[2]
-        np.clip(lin, 0.0, 1.0, out=lin)
-        lin *= _LUT_STEPS
         lin += 0.5
-        yield c, lin.astype(np.uint16)  # 0..65535: the index into the tables
+        yield c, lin.astype(np.int32)  # rounded; below 0 and above 65535 clamp in the look-up
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -151,7 +153,7 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     fy = (flat[:, 0] + 16) / 116
     out = np.empty(flat.shape, np.float32)
     for c, idx in _srgb_index(_f_inv(fy + flat[:, 1] / 500), _f_inv(fy), _f_inv(fy - flat[:, 2] / 200)):
-        out[:, c] = np.take(_TO_SRGB, idx)
+        out[:, c] = np.take(_TO_SRGB, idx, mode="clip")
     return out.reshape(lab.shape)
 
 
@@ -162,7 +164,7 @@ def f_to_rgb8(fx: np.ndarray, y: np.ndarray, fz: np.ndarray, out: np.ndarray | N
     if out is None:
         out = np.empty(fx.shape + (3,), np.uint8)
     for c, idx in _srgb_index(_f_inv(fx), y, _f_inv(fz)):
-        out[..., c] = np.take(_TO_SRGB8, idx)
+        out[..., c] = np.take(_TO_SRGB8, idx, mode="clip")
     return out
 
 
