@@ -137,14 +137,16 @@ _PNG_COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> gray, gray + alpha, R
 _PNG_BAND = 64  # rows filtered at a time, into one reused buffer that stays in the CPU cache
 _PNG_PIECE_BYTES = 1 << 20  # at least this much raw image per piece: small images stay in one
 _PNG_PIECES = min(4, os.cpu_count() or 1)  # one piece per core, the caller's thread doing one of them
-_png_pool: ThreadPoolExecutor | None = None
+_png_pool: tuple[int, ThreadPoolExecutor] | None = None  # (owning process id, pool)
 
 
 def _png_threads() -> ThreadPoolExecutor:
+    """The encoder's threads, started on first use (nothing starts at import) and anew in a forked
+    child, where the parent's threads do not exist."""
     global _png_pool
-    if _png_pool is None:  # created on first use: nothing starts at import
-        _png_pool = ThreadPoolExecutor(max(1, _PNG_PIECES - 1), thread_name_prefix="png")
-    return _png_pool
+    if _png_pool is None or _png_pool[0] != os.getpid():
+        _png_pool = (os.getpid(), ThreadPoolExecutor(max(1, _PNG_PIECES - 1), thread_name_prefix="png"))
+    return _png_pool[1]
 
 
 def _adler32_combine(a1: int, a2: int, len2: int) -> int:

@@ -125,3 +125,13 @@ def test_compose_lineart_matches_the_plain_formula():
     ref = to_uint8(layer * page.astype(np.float32) / (255.0 * 255.0))
     diff = np.abs(compose(page, pred, "lineart").astype(int) - ref)
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-2
+
+
+def test_encode_png_works_in_a_forked_child():
+    import multiprocessing as mp
+
+    a = np.random.default_rng(6).integers(0, 256, (700, 600, 3), dtype=np.uint8)  # big enough for pieces
+    want = encode_png(a, 1)  # the parent's pool exists now
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(encode_png, (a, 1)).get(timeout=60)
+    assert got == want
