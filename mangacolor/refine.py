@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regions import majority_colours, segment
-from .solver import DEFAULT, SolverConfig, paint_regions, solve_chroma, solve_regions
+from .regions import segment
+from .solver import DEFAULT, SolverConfig, solve_chroma, solve_lineart
 
 REFINE_MODES = ("auto", "on", "off")
 DEFAULT_CONFIDENCE = 1.0  # for models that give no per-pixel confidence: trust them evenly
@@ -37,11 +37,9 @@ def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, 
     """Unpadded working-size planes: x (1, h, w) gray, pred (3, h, w) normalised Lab, hint (3, h, w)
     colour * mask, mask (1, h, w) (user pixels 1, spread pixels < 1 are ignored) -> (3, h, w) Lab."""
     conf = DEFAULT_CONFIDENCE if confidence is None else confidence
-    if kind == "lineart":
-        labels, n = segment(x[0])
-        colours, hinted = majority_colours(labels, n, hint, mask)
-        region_lab = solve_regions(labels, n, pred, conf, colours, hinted, cfg)
-        return paint_regions(labels, region_lab, pred, cfg.shading).astype(np.float32)
     user = (mask[0] >= 1.0).astype(np.float32)
+    if kind == "lineart":
+        labels, _ = segment(x[0])
+        return solve_lineart(labels, pred, conf, hint * user, user, cfg)
     ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg)
     return np.concatenate([pred[:1], ab]).astype(np.float32)

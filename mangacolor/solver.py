@@ -1,23 +1,24 @@
 """Edge-aware colour solvers: the network proposes, the solver makes hints land and stops colour at lines.
 
-Both work at the working size on normalised Lab (mangacolor.color), numpy + scipy only.
+Both kinds solve, at the working size on normalised Lab (mangacolor.color), numpy + scipy only,
 
-Gray pages (grayscale, screentone): chroma c (a and b) minimising
+    sum_{r~s} w_rs (c_r - c_s)^2  +  sum_r data_r (c_r - prior_r)^2,   c = hint at the user's hint pixels
 
-    sum_{r~s} w_rs (c_r - c_s)^2  +  data_weight * sum_r conf_r (c_r - prior_r)^2
+over 8-connected neighbours, with data_r = weight * confidence_r of the network's prediction.
 
-over 8-connected neighbours, with the user's hint pixels held at the hint's chroma
-(hard constraints). w_rs = exp(-(Y_r - Y_s)^2 / 2 sigma^2) with sigma^2 from the
-local variance of the gray (Levin, Lischinski and Weiss 2004), so colour flows along
-flat tone and stops at edges. data_weight = 0 is plain Levin 2004. The luminance is
-never solved: the page keeps its own.
+- Gray pages (grayscale, screentone): c is the chroma (a, b); w_rs = exp(-(Y_r - Y_s)^2 / 2 sigma^2)
+  with sigma^2 from the local variance of the gray (Levin, Lischinski and Weiss 2004), so colour
+  flows along flat tone and stops at edges. The luminance is never solved: the page keeps its own.
+- Line art: c is the full colour (L, a, b); w_rs = 1 inside a leak-proof region (mangacolor.regions),
+  `region_leak` across a line into a small region, 0 between two large ones. A closed region that holds hints is solved alone, with no data
+  term: it takes its hints' colour (one hint colour: exactly that colour; several: each hint holds its own
+  pixels and they blend between); in an open one (touching the page's edge) the hint colours the
+  area around it and fades into the network's colour. Then every unhinted region keeps the network's colour where the
+  network is confident, and a small one takes its neighbours' where it is not: a strand of hair
+  between two hinted strands takes their colour, a large background keeps the network's.
 
-Line art: one colour per leak-proof region (mangacolor.regions). A region with hints
-takes its majority hint colour; every other region solves the same energy on the
-region graph (data: its pixels pulling towards the network's colour, weighted by
-confidence; smoothness: the border it shares with each neighbour), so a small
-unhinted region between hinted ones (a strand of hair) takes their colour, while a
-large one keeps the network's. The network's shading (L detail) is kept inside a region.
+It runs as cascadic multigrid: the problem at half size first (colour crosses the page in few
+steps there), upsampled as the start of Jacobi-preconditioned conjugate gradients at full size.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ class SolverConfig:
     coarse_pixels: int = 2_000     # the cascade's coarsest grid (iterated to convergence)
     cg_iters: int = 15             # conjugate-gradient steps on every finer grid
     solve_pixels: int = 50_000     # finer grids than this are only upsampled (a 512 px page solves at 256)
-    border_weight: float = 1.0     # line art: weight of one border pixel pair between two regions
-    region_data: float = 1.0       # line art: network pull per pixel at confidence 1
-    shading: float = 1.0           # line art: share of the network's L detail kept inside a region
+    line_data_weight: float = 0.2  # line art: pull towards the network in unhinted regions, at confidence 1
+    region_leak: float = 0.3       # line art: affinity across a line into a small region (1 inside one)
+    small_region: float = 0.005    # line art: regions under this share of the page (or 64 px) are small
+    open_data_weight: float = 0.01  # line art: pull towards the network inside a hinted region that touches
+    #                                  the page's edge (open), so its hint colours the area near it
 
 
 DEFAULT = SolverConfig()
@@ -88,16 +91,87 @@ def laplacian(gray: np.ndarray, sigma2_floor: float = DEFAULT.sigma2_floor) -> s
     return (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
 
 
-class Grid:
-    """The Levin affinities of one (h, w) gray image plus a data term, as a sparse (hw, hw) matrix
-    A = D + data - W (9 diagonals, built straight in DIA form: no sorting, O(hw))."""
+class GrayGuide:
+    """Levin affinities of a gray image (gray pages)."""
 
-    def __init__(self, gray: np.ndarray, data: np.ndarray, sigma2_floor: float):
-        h, w = self.shape = gray.shape
+    smooth = True  # chroma under a gray page is smooth: a fine grid may just be upsampled
+
+    def __init__(self, gray: np.ndarray, sigma2_floor: float):
+        self.gray, self.sigma2_floor = gray, sigma2_floor
+        self.shape = gray.shape
+
+    def links(self) -> list[tuple[tuple[int, int], np.ndarray]]:
+        return affinities(self.gray, self.sigma2_floor)
+
+    def halve(self) -> "GrayGuide":
+        return GrayGuide(_halve(self.gray, "mean"), self.sigma2_floor)
+
+    @staticmethod
+    def halve_data(data: np.ndarray) -> np.ndarray:
+        # data terms add up over a block; the smoothness energy of a smooth field is scale-free in 2-D
+        return _halve(data, "sum")
+
+    def upsample(self, coarse: np.ndarray) -> np.ndarray:
+        """(C, h', w') solution of the halved guide -> (C, h, w) start at this size."""
+        return np.stack([resize_plane(c, self.shape) for c in coarse]).astype(np.float64)
+
+
+class RegionGuide:
+    """1 between pixels of one region; `leak` between two regions when one of them is small (`small`:
+    (n,) bool per label), else 0: colour crosses a line only into or out of a small region."""
+
+    smooth = False  # colour jumps at every region border: every grid is solved
+
+    def __init__(self, labels: np.ndarray, leak: float, small: np.ndarray):
+        self.labels, self.leak, self.small = labels, leak, small
+        self.shape = labels.shape
+
+    def links(self) -> list[tuple[tuple[int, int], np.ndarray]]:
+        h, w = self.shape
+        out = []
+        for dy, dx in _OFFSETS:
+            wt = np.zeros((h, w))
+            r, s = _pairs(h, w, dy, dx)
+            a, b = self.labels[r], self.labels[s]
+            wt[r] = np.where(a == b, 1.0, np.where(self.small[a] | self.small[b], self.leak, 0.0))
+            out.append(((dy, dx), wt))
+        return out
+
+    def halve(self) -> "RegionGuide":
+        # a coarse pixel takes one fine pixel's region; regions thinner than the grid step vanish
+        # there, and the finer grids give them back (they are small: colour need not travel far)
+        return RegionGuide(self.labels[::2, ::2], self.leak, self.small)
+
+    @staticmethod
+    def halve_data(data: np.ndarray) -> np.ndarray:
+        # sampled like the labels, so a coarse pixel of a hinted region never gets an unhinted one's pull
+        return 4.0 * data[::2, ::2]
+
+    def upsample(self, coarse: np.ndarray) -> np.ndarray:
+        """(C, h', w') solution of the halved guide -> (C, h, w): each pixel takes a coarse pixel of its own
+        region among the four around it (bilinear weights would blend in the colour across the line)."""
+        h, w = self.shape
+        ch, cw = coarse.shape[-2:]
+        small = self.labels[::2, ::2]
+        y, x = np.mgrid[0:h, 0:w]
+        best_y, best_x = y // 2, x // 2                                  # the coarse pixel it was sampled with
+        for dy, dx in ((0, 1), (1, 0), (1, 1)):                           # else a neighbour of the same region
+            cy, cx = np.minimum(y // 2 + dy, ch - 1), np.minimum(x // 2 + dx, cw - 1)
+            take = (small[best_y, best_x] != self.labels) & (small[cy, cx] == self.labels)
+            best_y, best_x = np.where(take, cy, best_y), np.where(take, cx, best_x)
+        return coarse[:, best_y, best_x].astype(np.float64)
+
+
+class Grid:
+    """A guide's affinities plus a data term, as a sparse (hw, hw) matrix A = D + data - W
+    (9 diagonals, built straight in DIA form: no sorting, O(hw))."""
+
+    def __init__(self, guide, data: np.ndarray):
+        h, w = self.shape = guide.shape
         n = h * w
         diags, offsets = [], []
         degree = np.zeros(n, np.float32)
-        for (dy, dx), wt in affinities(gray, sigma2_floor):
+        for (dy, dx), wt in guide.links():
             o = dy * w + dx                                  # pixel r links to r + o
             flat = wt.ravel().astype(np.float32)
             degree += flat
@@ -111,8 +185,7 @@ class Grid:
 
     def apply(self, c: np.ndarray) -> np.ndarray:
         """(C, h, w) -> (C, h, w) A c."""
-        C = c.shape[0]
-        return (self.A @ c.reshape(C, -1).T).T.reshape(c.shape)
+        return np.stack([(self.A @ ch.ravel()).reshape(self.shape) for ch in c])
 
 
 def _cg(grid: Grid, b: np.ndarray, x: np.ndarray, free: np.ndarray, iters: int, tol: float = 1e-4) -> np.ndarray:
@@ -123,7 +196,8 @@ def _cg(grid: Grid, b: np.ndarray, x: np.ndarray, free: np.ndarray, iters: int, 
     z = r * inv
     p = z.copy()
     rz = (r * z).sum(axis=(1, 2))                                          # (C,)
-    stop = tol * np.sqrt((b * b * free).sum(axis=(1, 2))) + 1e-12
+    # relative to the start's residual: b alone can be tiny where fixed pixels drive the solution
+    stop = tol * np.sqrt((r * r).sum(axis=(1, 2))) + 1e-12
     for _ in range(iters):
         if (np.sqrt((r * r).sum(axis=(1, 2))) <= stop).all():
             break
@@ -150,11 +224,11 @@ def _halve(a: np.ndarray, how: str) -> np.ndarray:
     return total if how == "sum" else total / 4.0
 
 
-def _cascade(gray, prior, data, fixed, values, cfg, levels_left):
+def _cascade(guide, prior, data, fixed, values, cfg, levels_left=8):
     """Cascadic multigrid: solve a half-size problem first (it carries colour over long distances in
-    few steps), upsample it as the start, then CG at this size fixes the detail."""
-    h, w = gray.shape
-    free = ~fixed
+    few steps), upsample it as the start, then CG at this size fixes the detail.
+    prior, values (C, h, w); data (h, w); fixed (h, w) bool -> (C, h, w)."""
+    h, w = guide.shape
     if levels_left == 0 or h * w <= cfg.coarse_pixels:
         start = np.where(fixed, values, prior)
         iters = cfg.cg_iters * 8  # the coarsest grid is small: iterate it to convergence
@@ -162,31 +236,66 @@ def _cascade(gray, prior, data, fixed, values, cfg, levels_left):
         cfixed = _halve(fixed, "any")
         count = np.maximum(_halve(fixed.astype(np.float64), "sum"), 1.0)
         cvalues = _halve(np.where(fixed, values, 0.0), "sum") / count
-        # data terms add up over a block; the smoothness energy of a smooth field is scale-free in 2-D
-        coarse = _cascade(_halve(gray, "mean"), _halve(prior, "mean"), _halve(data, "sum"), cfixed, cvalues,
+        coarse = _cascade(guide.halve(), _halve(prior, "mean"), guide.halve_data(data), cfixed, cvalues,
                           cfg, levels_left - 1)
-        up = np.stack([resize_plane(c, (h, w)) for c in coarse]).astype(np.float64)
-        start = np.where(fixed, values, up)
-        if h * w > cfg.solve_pixels:  # chroma is smooth: past this size, upsampling is enough
+        start = np.where(fixed, values, guide.upsample(coarse))
+        if guide.smooth and h * w > cfg.solve_pixels:  # smooth chroma: past this size, upsampling is enough
             return start
         iters = cfg.cg_iters
-    grid = Grid(gray, data, cfg.sigma2_floor)
-    b = data * prior
-    return _cg(grid, b, start, free, iters)
+    return _cg(Grid(guide, data), data * prior, start, ~fixed, iters)
+
+
+def _smooth(guide, prior: np.ndarray, data: np.ndarray, cfg: SolverConfig) -> np.ndarray:
+    """No hints: the prior smoothed along the guide's edges. CG from the prior itself at this size: the
+    data term everywhere keeps the problem well conditioned, so no coarse start is needed."""
+    free = np.ones(guide.shape, bool)
+    return _cg(Grid(guide, data), data * prior, prior, free, cfg.cg_iters).astype(np.float32)
 
 
 def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,
                  mask: np.ndarray, cfg: SolverConfig = DEFAULT) -> np.ndarray:
     """Gray pages: (h, w) gray, (C, h, w) prior chroma, confidence (h, w) or scalar, (C, h, w) hint
     chroma * mask, (h, w) mask (user pixels = 1) -> (C, h, w) chroma, hint pixels exactly the hint.
-    Without hints there is nothing to enforce: the prior comes back unchanged."""
+    Without hints it only smooths the prior along the page's edges (a flat prior comes back as it is)."""
     fixed = mask >= 1.0
-    if not fixed.any():
-        return prior.astype(np.float32)
     data = cfg.data_weight * np.broadcast_to(np.asarray(confidence, np.float64), gray.shape)
     data = np.maximum(data, 1e-6)  # every pixel keeps a (tiny) anchor: the system stays well posed
-    out = _cascade(gray.astype(np.float64), prior.astype(np.float64), data, fixed,
-                   hint.astype(np.float64), cfg, levels_left=8)
+    if not fixed.any():
+        return _smooth(GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64), data, cfg)
+    out = _cascade(GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64), data, fixed,
+                   hint.astype(np.float64), cfg)
+    return out.astype(np.float32)
+
+
+def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,
+                  mask: np.ndarray, cfg: SolverConfig = DEFAULT) -> np.ndarray:
+    """Line art: (h, w) region labels, (3, h, w) prior Lab, confidence (h, w) or scalar, (3, h, w) hint
+    colour * mask, (h, w) mask (user pixels = 1) -> (3, h, w) Lab.
+
+    Two solves: first each hinted region alone (no leak, no data term: its hints' colour, blended
+    between hints of different colours), then every other region with the hinted regions held
+    fixed (the network's colour where it is confident, its neighbours' where it is not)."""
+    fixed = mask >= 1.0
+    n = int(labels.max()) + 1
+    hinted = np.zeros(n, bool)
+    hinted[labels[fixed]] = True
+    in_hinted = hinted[labels]                                        # (h, w)
+    small = np.bincount(labels.ravel(), minlength=n) < max(64.0, cfg.small_region * labels.size)
+    start = prior.astype(np.float64)
+    conf = np.broadcast_to(np.asarray(confidence, np.float64), labels.shape)
+    data = np.maximum(cfg.line_data_weight * conf, 1e-6)
+    if not fixed.any():  # no hints: the network's colour, smoothed inside regions
+        return _smooth(RegionGuide(labels, cfg.region_leak, small), start, data, cfg)
+    # A region that touches the page's edge is open: the paper around the figure, or a region whose
+    # lines have a gap wider than the ball. A hint there colours the area near it, not the whole page.
+    edge = np.zeros(n, bool)
+    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    pull = np.where(edge[labels], cfg.open_data_weight * conf, 0.0)
+    inner = _cascade(RegionGuide(labels, 0.0, small), start, np.where(in_hinted, pull + 1e-9, 1.0), fixed,
+                     hint.astype(np.float64), cfg)
+    if in_hinted.all():
+        return inner.astype(np.float32)
+    out = _cascade(RegionGuide(labels, cfg.region_leak, small), start, data, in_hinted, inner, cfg)
     return out.astype(np.float32)
 
 
@@ -210,54 +319,4 @@ def solve_levin(gray: np.ndarray, hint: np.ndarray, mask: np.ndarray, sigma2_flo
         full = np.empty(h * w)
         full[fixed], full[free] = k, lu.solve(-(A_fk @ k))
         out[c] = full.reshape(h, w)
-    return out
-
-
-# ----------------------------------------------------------------------------- line art
-
-
-def region_graph(labels: np.ndarray, n: int) -> sparse.csr_matrix:
-    """(h, w) region labels -> (n, n) symmetric matrix of shared border lengths (4-neighbour pixel pairs)."""
-    pairs = [(labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])]
-    a = np.concatenate([p[0][p[0] != p[1]] for p in pairs])
-    b = np.concatenate([p[1][p[0] != p[1]] for p in pairs])
-    B = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-    return (B + B.T).tocsr()
-
-
-def solve_regions(labels: np.ndarray, n: int, prior: np.ndarray, confidence: np.ndarray | float,
-                  colours: np.ndarray, hinted: np.ndarray, cfg: SolverConfig = DEFAULT) -> np.ndarray:
-    """Line art: labels (h, w), prior (3, h, w) Lab, confidence (h, w) or scalar, hint colours (n, 3) and
-    hinted (n,) per region -> (n, 3) one colour per region (hinted regions keep their hint colour)."""
-    h, w = labels.shape
-    conf = np.broadcast_to(np.asarray(confidence, np.float64), (h, w)).ravel()
-    flat = labels.ravel()
-    data = cfg.region_data * np.bincount(flat, weights=conf, minlength=n) + 1e-9  # (n,)
-    target = np.stack([np.bincount(flat, weights=conf * prior[c].ravel(), minlength=n) for c in range(3)], 1)
-    target /= np.maximum(np.bincount(flat, weights=conf, minlength=n), 1e-12)[:, None]  # (n, 3) network colour
-    out = target.copy()
-    out[hinted] = colours[hinted]
-    free = ~hinted
-    if not hinted.any() or not free.any():
-        return out.astype(np.float32)
-    Bw = cfg.border_weight * region_graph(labels, n)
-    Lap = sparse.diags(np.asarray(Bw.sum(axis=1)).ravel()) - Bw
-    A = (Lap + sparse.diags(data)).tocsr()
-    A_ff, A_fk = A[free][:, free].tocsc(), A[free][:, hinted]
-    for c in range(3):
-        b = data[free] * target[free, c] - A_fk @ colours[hinted, c]
-        out[free, c] = splu(A_ff).solve(b) if A_ff.shape[0] > 1 else b / A_ff.toarray()[0]
-    return out.astype(np.float32)
-
-
-def paint_regions(labels: np.ndarray, region_lab: np.ndarray, prior: np.ndarray, shading: float) -> np.ndarray:
-    """(h, w) labels, (n, 3) region colours, (3, h, w) network Lab -> (3, h, w) Lab: each region flat in
-    colour, with `shading` of the network's lightness detail (L minus its region mean) kept."""
-    out = np.ascontiguousarray(region_lab[labels].transpose(2, 0, 1))
-    if shading > 0:
-        n = region_lab.shape[0]
-        flat = labels.ravel()
-        area = np.maximum(np.bincount(flat, minlength=n), 1)
-        mean_l = np.bincount(flat, weights=prior[0].ravel(), minlength=n) / area
-        out[0] += shading * (prior[0] - mean_l[labels])
     return out

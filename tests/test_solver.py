@@ -18,7 +18,7 @@ from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import colorize
 from mangacolor.refine import REFINE_MODES, check_refine, wants_refine
 from mangacolor.regions import majority_colours, segment
-from mangacolor.solver import SolverConfig, solve_chroma, solve_levin
+from mangacolor.solver import SolverConfig, solve_chroma, solve_levin, solve_lineart
 
 H, W = 203, 317
 RED = (200, 60, 40)
@@ -157,15 +157,23 @@ def test_without_hints_auto_is_exactly_off(kind):
     assert de(off, page).mean() > 3                                      # the fake network does colour
 
 
-def test_refine_on_snaps_line_art_without_hints():
-    """`on` runs the solver without hints (so `auto` == `off` above is a real distinction): each region is
-    one colour."""
+def speckled(x, hint, mask):
+    """A noisy network: the painter's colour plus per-pixel chroma noise (fixed seed)."""
+    out = painter(x, hint, mask)
+    out[:, 1:] += np.random.default_rng(0).normal(0, 0.08, out[:, 1:].shape).astype(np.float32)
+    return out
+
+
+def test_refine_on_smooths_line_art_inside_its_regions_without_hints():
+    """`on` runs the solver without hints (so `auto` == `off` above is a real distinction): the network's
+    speckle is smoothed away inside each region."""
     page = boxes()
-    on = colorize(page, painter, "lineart", [], work_size=W, refine="on")
-    off = colorize(page, painter, "lineart", [], work_size=W, refine="off")
-    assert not np.array_equal(on, off)
+    on = colorize(page, speckled, "lineart", [], work_size=W, refine="on")
+    off = colorize(page, speckled, "lineart", [], work_size=W, refine="off")
     ab_on, ab_off = rgb_to_lab(on[A_IN])[..., 1:], rgb_to_lab(off[A_IN])[..., 1:]
-    assert ab_on.std(axis=(0, 1)).max() < 1.0 < ab_off.std(axis=(0, 1)).max()
+    # pixel-to-pixel differences: the speckle, not the painter's slow gradient
+    rough_on, rough_off = np.abs(np.diff(ab_on, axis=1)).mean(), np.abs(np.diff(ab_off, axis=1)).mean()
+    assert rough_on < 0.5 * rough_off
 
 
 # ----------------------------------------------------------------------------- solve_chroma, solve_levin
@@ -217,10 +225,13 @@ def test_solve_chroma_spreads_over_flat_tone_and_stops_at_a_strong_edge():
     assert share(flat, 30, 52) > 2 * share(out, 30, 52)                 # the band is what stopped it
 
 
-def test_solve_chroma_without_hints_returns_the_prior():
-    prior = np.random.default_rng(0).normal(0, 0.2, (2, SH, SW)).astype(np.float32)
-    out = solve_chroma(band_image(), prior, 1.0, np.zeros((2, SH, SW), np.float32), np.zeros((SH, SW), np.float32))
-    assert np.array_equal(out, prior)
+def test_solve_chroma_without_hints_only_smooths_the_prior():
+    none = np.zeros((2, SH, SW), np.float32), np.zeros((SH, SW), np.float32)
+    flat = solve_chroma(band_image(), PRIOR, 1.0, *none)
+    assert np.allclose(flat, PRIOR, atol=1e-4)                          # a flat prior comes back as it is
+    noisy = PRIOR + np.random.default_rng(0).normal(0, 0.2, (2, SH, SW)).astype(np.float32)
+    out = solve_chroma(band_image(), noisy, 1.0, *none)
+    assert out[:, :, :40].std() < 0.5 * noisy[:, :, :40].std()         # noise on flat tone is smoothed away
 
 
 def test_solve_chroma_with_a_tiny_data_weight_is_levin():
@@ -245,35 +256,45 @@ def test_solve_chroma_with_a_tiny_data_weight_is_levin():
 
 
 def strand_labels(strand_px: int) -> tuple[np.ndarray, int]:
-    """(47, 83) labels: 0 left block, 1 a strand `strand_px` wide, 2 right block, 3 a large block."""
-    labels = np.zeros((47, 83), np.int32)
-    labels[:, 30:30 + strand_px] = 1
-    labels[:, 30 + strand_px:60] = 2
-    labels[:, 60:] = 3
-    return labels, 4
+    """(67, 103) labels: 0 left block, 1 a strand `strand_px` wide, 2 right block, 3 a large block, all closed
+    (none touches the page's edge): 4 is the paper around them, 10 px wide."""
+    labels = np.full((67, 103), 4, np.int32)
+    inner = labels[10:-10, 10:-10]                                      # (47, 83)
+    inner[:, :30] = 0
+    inner[:, 30:30 + strand_px] = 1
+    inner[:, 30 + strand_px:60] = 2
+    inner[:, 60:] = 3
+    return labels, 5
 
 
-def test_solve_regions_strand_takes_its_hinted_neighbours_colour():
-    from mangacolor.solver import solve_regions
+def _hinted(labels: np.ndarray, ab, blocks, size=3):
+    """A hint patch of one Lab colour in the middle of each given block -> (hint (3,h,w), mask (h,w))."""
+    hint, mask = np.zeros((3, *labels.shape), np.float32), np.zeros(labels.shape, np.float32)
+    for block in blocks:
+        ys, xs = np.nonzero(labels == block)
+        y, x = int(np.median(ys)), int(np.median(xs))
+        hint[:, y:y + size, x:x + size] = np.array(ab, np.float32)[:, None, None]
+        mask[y:y + size, x:x + size] = 1.0
+    return hint, mask
 
-    labels, n = strand_labels(1)
+
+def test_solve_lineart_strand_takes_its_hinted_neighbours_colour():
+    labels, _ = strand_labels(1)
     prior = np.stack([np.full(labels.shape, v, np.float32) for v in (0.7, 0.1, -0.2)])   # the network: one colour
-    colours = np.zeros((n, 3), np.float32)
-    colours[[0, 2]] = [0.5, 0.4, 0.3]                                   # both blocks hinted the same colour
-    hinted = np.array([True, False, True, False])
-    out = solve_regions(labels, n, prior, 1.0, colours, hinted)
-    assert out.shape == (n, 3)
-    assert np.array_equal(out[hinted], colours[hinted])                # hinted regions: their hint exactly
-    moved = (out - prior[:, 0, 0]) / (colours[0] - prior[:, 0, 0])   # 0 = network, 1 = hint, per channel
-    assert moved[1].min() > 0.5                                         # the strand: mostly the hint
-    assert moved[3].max() < 0.05                                        # the large block: the network's
+    colour = np.array([0.5, 0.4, 0.3], np.float32)
+    hint, mask = _hinted(labels, colour, (0, 2))                        # both blocks hinted the same colour
+    out = solve_lineart(labels, prior, 1.0, hint * mask, mask)
+    assert out.shape == prior.shape
+    moved = (out - prior) / (colour - prior[:, 0, 0])[:, None, None]   # 0 = network, 1 = hint, per channel
+    assert moved[:, labels == 0].min() > 0.9 and moved[:, labels == 2].min() > 0.9  # hinted blocks: the hint
+    assert moved[:, labels == 1].min() > 0.5                           # the 1-px strand: mostly the hint
+    assert np.abs(moved[:, 16:-16, 76:-16]).max() < 0.05               # the large block, 6 px in: the network's
 
 
-@pytest.mark.xfail(strict=True, reason="a strand segment() can produce (3 px of paper between 2-px lines) moves "
-                   "only 2/(2 + width) of the way: border_weight and region_data are both per pixel")
+@pytest.mark.xfail(strict=True, reason="a strand segment() can produce (3 px of paper between 2-px lines) keeps "
+                   "mostly the network's colour: region_leak and line_data_weight are both per pixel, so only its "
+                   "border columns feel the neighbours")
 def test_a_drawn_strand_between_hinted_regions_takes_their_colour():
-    from mangacolor.solver import solve_regions
-
     hh, ww = 131, 203
     im = Image.new("L", (ww, hh), 255)
     d = ImageDraw.Draw(im)
@@ -288,8 +309,9 @@ def test_a_drawn_strand_between_hinted_regions_takes_their_colour():
     prior[0] = 1.0
     strand = labels[60, 93]
     assert not hinted[strand] and hinted[labels[60, 40]] and hinted[labels[60, 150]]
-    out = solve_regions(labels, n, prior, 1.0, colours, hinted)
-    moved = (out[strand] - prior[:, 0, 0]) / (colours[labels[60, 40]] - prior[:, 0, 0])
+    out = solve_lineart(labels, prior, 1.0, hint, mask[0])
+    colour = colours[labels[60, 40]]
+    moved = (out[:, 60, 93] - prior[:, 0, 0]) / (colour - prior[:, 0, 0])
     assert moved.min() > 0.5
 
 

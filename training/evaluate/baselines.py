@@ -6,7 +6,7 @@
   hints inside it; regions without hints stay uncoloured;
 - Levin 2004: Levin, Lischinski and Weiss, *Colorization using optimization*: hints propagated
   over the page's gray-level affinities, solved exactly (sparse direct solve, no learning). Gray
-  pages get chroma only (their luminance is the page's); line art gets full Lab.
+  chroma only, as in the paper: the luminance is the page's (paper white under line art).
 All go through the same full-resolution composition as the model.
 """
 
@@ -57,10 +57,9 @@ def levin(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
     user = (mask[0] >= 1.0).astype(np.float32)
     if not user.any():
         return no_colour(page)
-    channels = slice(0, 3) if kind == "lineart" else slice(1, 3)
     pred = np.zeros(hint.shape, np.float32)
-    pred[0] = 1.0
-    pred[channels] = solve_levin(x[0], hint[channels] * user, user)
+    pred[0] = 1.0  # line art: the colour layer is paper-light, laid under the lines
+    pred[1:] = solve_levin(x[0], hint[1:] * user, user)
     return compose(page, pred, kind)
 
 

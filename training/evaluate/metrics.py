@@ -40,11 +40,13 @@ def chroma_error(pred: np.ndarray, target: np.ndarray) -> float:
     return float(np.hypot(a[..., 1] - b[..., 1], a[..., 2] - b[..., 2]).mean())
 
 
-def hint_error(pred: np.ndarray, hint_rgb: np.ndarray, mask: np.ndarray, chroma_only: bool = False) -> float | None:
+def hint_error(pred: np.ndarray, hint_rgb: np.ndarray, mask: np.ndarray, chroma_only: bool = False,
+               where: np.ndarray | None = None) -> float | None:
     """Mean dE_ab between the output and the hint colour at hinted pixels; None without hints.
     Full Lab, or only the chroma plane (`chroma_only`: gray pages, whose luminance is the page's own
-    by design, so a hint can only set their colour)."""
-    m = mask.astype(bool)
+    by design, so a hint can only set their colour). `where` (H, W) bool limits the pixels scored
+    (line art: paper only, since lines stay black under any colour)."""
+    m = mask.astype(bool) if where is None else mask.astype(bool) & where
     if not m.any():
         return None
     d = rgb_to_lab(pred[m]) - rgb_to_lab(hint_rgb[m])

@@ -9,7 +9,8 @@ For each image of the split (resized to a long side of `size`) and each input ki
 Every method goes through mangacolor.pipeline, the code path the product serves, with the
 product's refinement (`refine`, mangacolor.refine: "auto" runs the solver where there are hints).
 Hint dE (colour error at the hinted pixels) is scored at every setting; on gray pages on the
-chroma plane only, since their luminance is the page's own.
+chroma plane only, since their luminance is the page's own; on line art at hinted paper pixels
+only, since lines stay black under any colour.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mangacolor.compose import KINDS
 from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints, sample_n_hints
 from mangacolor.lineart import random_lineart
 from mangacolor.pipeline import finish, prepare, with_fill
+from mangacolor.regions import LINE_THRESHOLD
 from mangacolor.screentone import random_manga_page
 from training.data.build import load_manifest
 
@@ -82,9 +84,11 @@ def training_mean_lab(manifest: dict, n: int = 200) -> np.ndarray:
     return (acc / max(1, len(items))).astype(np.float32)
 
 
-def _score(out, target, hint_rgb, mask, kind: str, full: bool) -> dict:
+def _score(out, target, hint_rgb, mask, page, kind: str, full: bool) -> dict:
+    # line art keeps its lines black under any colour: its hint pixels are scored on the paper only
+    paper = page[..., 0] >= 255 * LINE_THRESHOLD if kind == "lineart" else None
     row = {"psnr": metrics.psnr(out, target),
-           "hint_de": metrics.hint_error(out, hint_rgb, mask, chroma_only=kind != "lineart")}
+           "hint_de": metrics.hint_error(out, hint_rgb, mask, chroma_only=kind != "lineart", where=paper)}
     if full:
         row |= {"ssim": metrics.ssim(out, target), "chroma_de": metrics.chroma_error(out, target),
                 "colourfulness": metrics.relative_colourfulness(out, target)}
@@ -128,12 +132,12 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
                     out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine)
-                    row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, kind, full)
+                    row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, page, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:
                         entry = (-row["psnr"], len(res.rows), (page, hint_rgb, mask, out, target, base))
                         heapq.heappush(res.worst, entry) if len(res.worst) < GALLERY else heapq.heappushpop(res.worst, entry)
                 for b in cfg.baselines:
                     out = run_baseline(b, page, prepared[s], kind, np.array(res.mean_lab))
-                    res.rows.append(base | {"method": b} | _score(out, target, hint_rgb, mask, kind, full))
+                    res.rows.append(base | {"method": b} | _score(out, target, hint_rgb, mask, page, kind, full))
     return res
