@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regions import segment
+from .regions import LINE_THRESHOLD, segment
 from .solver import DEFAULT, SolverConfig, solve_chroma, solve_lineart
 
 REFINE_MODES = ("auto", "on", "off")
@@ -40,6 +40,9 @@ def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, 
     user = (mask[0] >= 1.0).astype(np.float32)
     if kind == "lineart":
         labels, _ = segment(x[0])
-        return solve_lineart(labels, pred, conf, hint * user, user, cfg)
+        # the network draws the lines too (dark L on them); the page's own lines are laid back on top,
+        # so only its colour on the paper counts: pulled towards elsewhere, the dark lines would smear
+        paper_conf = np.where(x[0] >= LINE_THRESHOLD, conf, 0.0)
+        return solve_lineart(labels, pred, paper_conf, hint * user, user, cfg)
     ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg)
     return np.concatenate([pred[:1], ab]).astype(np.float32)
