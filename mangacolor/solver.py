@@ -291,8 +291,20 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     edge = np.zeros(n, bool)
     edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     pull = np.where(edge[labels], cfg.open_data_weight * conf, 0.0)
-    inner = _cascade(RegionGuide(labels, 0.0, small), start, np.where(in_hinted, pull + 1e-9, 1.0), fixed,
-                     hint.astype(np.float64), cfg)
+    # The common case needs no solve: a closed region whose hints are all one colour is that colour.
+    at = labels[fixed]                                                # (k,) region of each hint pixel
+    _, colour_id = np.unique(np.round(hint[:, fixed].T * 200.0).astype(np.int32), axis=0, return_inverse=True)
+    one_colour = np.bincount(np.unique(np.stack([at, colour_id.ravel()], 1), axis=0)[:, 0], minlength=n) == 1
+    simple = hinted & one_colour & ~edge
+    values = hint.astype(np.float64)
+    if simple.any():
+        count = np.maximum(np.bincount(at, minlength=n), 1)
+        colour = np.stack([np.bincount(at, weights=hint[c][fixed], minlength=n) / count for c in range(3)])  # (3, n)
+        in_simple = simple[labels]
+        values = np.where(in_simple, colour[:, labels], values)
+        fixed = fixed | in_simple
+    inner = values if (fixed | ~in_hinted).all() else _cascade(
+        RegionGuide(labels, 0.0, small), start, np.where(in_hinted, pull + 1e-9, 1.0), fixed, values, cfg)
     if in_hinted.all():
         return inner.astype(np.float32)
     out = _cascade(RegionGuide(labels, cfg.region_leak, small), start, data, in_hinted, inner, cfg)
