@@ -78,10 +78,11 @@ def hints_json(n: int = N_HINTS, seed: int = 1) -> str:
                         "color": "#%02x%02x%02x" % tuple(int(c) for c in rng.integers(0, 256, 3))} for _ in range(n)])
 
 
-def _median_ms(fn, reps: int) -> tuple[tuple[float, float], object]:
+def _median_ms(fn, reps: int, warm: bool = True) -> tuple[tuple[float, float], object]:
     """((wall, CPU) medians in ms, the last result). CPU time counts every thread of this process;
     it moves less than wall time when other work shares the cores."""
-    fn()  # warm
+    if warm:
+        fn()
     wall, cpu, out = [], [], None
     for _ in range(reps):
         t, c = time.perf_counter(), time.process_time()
@@ -89,6 +90,19 @@ def _median_ms(fn, reps: int) -> tuple[tuple[float, float], object]:
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     return (statistics.median(wall) * 1000, statistics.median(cpu) * 1000), out
+
+
+def _paired_diff_ms(base, more, reps: int) -> tuple[float, float]:
+    """Median of (more - base) over `reps` runs of the two in turns, (wall, CPU) ms: the cost `more` adds,
+    measured under the same conditions (a difference of two separate medians can even come out negative)."""
+    base(), more()
+    wall, cpu = [], []
+    for _ in range(reps):
+        (w0, c0), _ = _median_ms(base, 1, warm=False)
+        (w1, c1), _ = _median_ms(more, 1, warm=False)
+        wall.append(w1 - w0)
+        cpu.append(c1 - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
@@ -107,9 +121,9 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
     t["prepare_32_hints"], p = _median_ms(lambda: prepare(page, parsed, fill=model.hint_fill), reps)
     t["model"], pred = _median_ms(lambda: model(p.x, p.hint, p.mask)[0], reps)
     t["compose"], rgb = _median_ms(lambda: compose(page, unpad(pred, p.hw), kind), reps)
-    if has_refine:
-        both, _ = _median_ms(lambda: finish(page, pred, p, kind, "auto"), reps)
-        t["solver"] = (both[0] - t["compose"][0], both[1] - t["compose"][1])
+    if has_refine:  # finish(auto) = solver + compose: the two timed in turns, the solver as their difference
+        t["solver"] = _paired_diff_ms(lambda: compose(page, unpad(pred, p.hw), kind),
+                                      lambda: finish(page, pred, p, kind, "auto"), reps)
     t["png"], png = _median_ms(lambda: encode_png(rgb, 1), reps)
 
     def total(*keys):
