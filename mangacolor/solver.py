@@ -42,7 +42,7 @@ def _pairs(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tuple
 
 @dataclass(frozen=True)
 class SolverConfig:
-    data_weight: float = 0.02      # pull towards the network at confidence 1, against w_rs <= 1 per neighbour
+    data_weight: float = 0.02      # gray pages: pull towards the network at confidence 1, against w_rs <= 1 per neighbour
     sigma2_floor: float = 1e-4     # gray variance floor: sensor / JPEG noise must not stop propagation
     coarse_pixels: int = 2_000     # the cascade's coarsest grid (iterated to convergence)
     cg_iters: int = 8              # gray pages: conjugate-gradient steps on every finer grid
@@ -70,9 +70,10 @@ def affinities(gray: np.ndarray, sigma2_floor: float = DEFAULT.sigma2_floor) -> 
     for dy, dx in _OFFSETS:
         wt = np.zeros((h, w))
         r, s = _pairs(h, w, dy, dx)
-        # Levin's sigma: 0.6 x the local variance, here of both ends so the weights are symmetric
+        # as in Levin's code, exp(-d^2 / (0.6 var)); the variance is the mean of both ends' 3x3 windows,
+        # so the weights are symmetric and the system can be solved by conjugate gradients
         s2 = np.maximum(0.3 * (var[r] + var[s]), sigma2_floor)
-        wt[r] = np.exp(-((g[r] - g[s]) ** 2) / (2.0 * s2))
+        wt[r] = np.exp(-((g[r] - g[s]) ** 2) / s2)
         out.append(((dy, dx), wt))
     return out
 
