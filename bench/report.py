@@ -46,6 +46,15 @@ def rows() -> list[tuple[str, str, str]]:
                         f"{s['service_over_pipeline_at_max_clients']:.2f}; model's share of its time "
                         f"{s['model_share_of_pipeline']:.2f}", s["machine"]))
         out.append(("cold start to ready", f"{s.get('cold_start_to_ready_s', float('nan'))} s", s["machine"]))
+    if g := load("page"):
+        api, ms = g["api"], g["in_process"]["wall_ms"]
+        solver = api.get("hints_refine_auto")
+        out.append((f"one {g['page'].split(',')[0]} page through the API, 1 client",
+                    f"p50 {api['none']['p50_s']:.3f} s no hints; 32 hints: {api['hints_refine_off']['p50_s']:.3f} s "
+                    f"refine=off" + (f", {solver['p50_s']:.3f} s refine=auto (solver)" if solver else ""), g["machine"]))
+        out.append(("the same page in one process, by stage (ms)",
+                    ", ".join(f"{k} {ms[k]:.0f}" for k in ("decode", "kind", "prepare_32_hints", "model", "solver",
+                                                            "compose", "png")), g["machine"]))
     if k := load("soak"):
         out.append((f"soak {k['minutes']} min, {k['clients']} clients", f"{k['requests']} requests, {k['errors']} errors, "
                     f"p99 {k['p99_s']:.2f} s, memory {k['rss_total']['first_minute_mb']:.0f} MB in the first minute, "
