@@ -1,7 +1,7 @@
 """The `mangacolor` command: one entry point, one subcommand per job.
 
-Subcommand modules are imported only when their command runs (their parsers are
-light), so `mangacolor --help` is fast and the serving side never imports torch.
+A subcommand's module is imported only when that command runs (or shows its --help),
+so `mangacolor --help` is fast and the serving commands never import torch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the options of `command` only: its module is the only one imported, so
+    `mangacolor colorize` in a serve-only install (no torch) never imports the training side."""
     p = argparse.ArgumentParser(
         prog="mangacolor",
         description="Colour manga pages and line art: build datasets, train, evaluate, export and serve.",
@@ -37,13 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_)
-        mod, _, fn = module.partition(":")
-        getattr(importlib.import_module(mod), fn or "configure")(sp)
+        if name == command:
+            mod, _, fn = module.partition(":")
+            getattr(importlib.import_module(mod), fn or "configure")(sp)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     # commands that take config overrides (--section.key=value) receive the unknown arguments
     args, extra = parser.parse_known_args(argv)
     if extra:
