@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: run test venv browser bench train-default clean help
+.PHONY: run test lint venv browser bench train-default clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
@@ -28,7 +28,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "WARNING: chromium is missing and this is not root: the browser test will be SKIPPED"; fi; }
 
-test: $(STAMP) browser  ## run the whole test suite
+lint: $(STAMP)  ## ruff (configured in pyproject.toml)
+	$(BIN)/ruff check .
+
+test: $(STAMP) browser lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)  ## start the API + demo on http://127.0.0.1:$(PORT) (demo at /ui) with the bundled model

@@ -19,15 +19,19 @@ def rows() -> list[tuple[str, str, str]]:
         return json.loads(p.read_text()) if p.is_file() else None
 
     if t := load("train_throughput"):
-        out.append(("training, CPU fp32", f"{t['cpu_fp32_images_per_s']:.1f} images/s ({t['model']}, crop {t['crop']})", t["machine"]))
+        out.append(("training, CPU fp32", f"{t['cpu_fp32_images_per_s']:.1f} images/s ({t['model']}, crop {t['crop']})",
+                    t["machine"]))
         if "loader_images_per_s" in t:
-            out.append(("DataLoader (real dataset, augmentation, hints)", f"{t['loader_images_per_s']:.0f} images/s", t["machine"]))
+            out.append(("DataLoader (real dataset, augmentation, hints)", f"{t['loader_images_per_s']:.0f} images/s",
+                        t["machine"]))
         if "gpu_amp_over_fp32" in t:
-            out.append(("training, GPU AMP vs fp32", f"{t['gpu_amp_bf16_cl_images_per_s']:.0f} vs {t['gpu_fp32_images_per_s']:.0f} images/s ({t['gpu_amp_over_fp32']:.2f}x)", t["machine"]))
+            out.append(("training, GPU AMP vs fp32", f"{t['gpu_amp_bf16_cl_images_per_s']:.0f} vs "
+                        f"{t['gpu_fp32_images_per_s']:.0f} images/s ({t['gpu_amp_over_fp32']:.2f}x)", t["machine"]))
     if i := load("infer"):
         for r in i["rows"]:
             out.append((f"network {r['input']}, batch {r['shape'][0]}",
-                        f"eager {r['PyTorch eager']:.2f} s, ORT {r['ORT fp32']:.2f} s, INT8 {r.get('ORT INT8', float('nan')):.2f} s; "
+                        f"eager {r['PyTorch eager']:.2f} s, ORT {r['ORT fp32']:.2f} s, "
+                        f"INT8 {r.get('ORT INT8', float('nan')):.2f} s; "
                         f"ORT {r['ORT fp32 speed-up over eager']:.1f}x eager", i["machine"]))
         for k, v in i.items():
             if k.startswith("full page"):

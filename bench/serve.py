@@ -65,7 +65,8 @@ def load(url: str, clients: int, seconds: float, body: bytes) -> dict:
     wall = time.time() - t0
     lat.sort()
     return {"clients": clients, "requests": len(lat), "errors": len(errors), "pages_per_s": len(lat) / wall,
-            "p50_s": statistics.median(lat) if lat else None, "p99_s": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
+            "p50_s": statistics.median(lat) if lat else None,
+            "p99_s": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
 
 
 def server_rss_by_process(pid: int) -> dict[str, float]:
@@ -74,7 +75,8 @@ def server_rss_by_process(pid: int) -> dict[str, float]:
     import subprocess
 
     rows = [line.split(None, 3) for line in
-            subprocess.run(["ps", "-eo", "pid=,ppid=,rss=,args="], capture_output=True, text=True, check=False).stdout.splitlines()]
+            subprocess.run(["ps", "-eo", "pid=,ppid=,rss=,args="], capture_output=True, text=True,
+                           check=False).stdout.splitlines()]
     tree, grew = {pid}, True
     while grew:
         kids = {int(p) for p, pp, *_ in rows if int(pp) in tree} - tree

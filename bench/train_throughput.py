@@ -25,7 +25,8 @@ from training.models import build_generator  # noqa: E402
 from training.setup import autocast  # noqa: E402
 
 
-def step_throughput(cfg, device: torch.device, amp: torch.dtype | None, channels_last: bool, steps: int, warmup: int = 3) -> float:
+def step_throughput(cfg, device: torch.device, amp: torch.dtype | None, channels_last: bool, steps: int,
+                    warmup: int = 3) -> float:
     torch.manual_seed(0)
     model = build_generator(cfg.model).to(device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format

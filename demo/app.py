@@ -47,7 +47,8 @@ def build(backend) -> gr.Blocks:
                 with gr.Column():
                     editor = gr.ImageEditor(label="Page and hints", type="numpy", image_mode="RGBA", format="png",
                                             brush=gr.Brush(colors=PALETTE, color_mode="defaults", default_size=8),
-                                            eraser=gr.Eraser(default_size=12), layers=gr.LayerOptions(allow_additional_layers=False),
+                                            eraser=gr.Eraser(default_size=12),
+                                            layers=gr.LayerOptions(allow_additional_layers=False),
                                             transforms=(), elem_id="editor", height=560)
                     with gr.Row():
                         mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")

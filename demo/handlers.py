@@ -140,7 +140,8 @@ def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str
     res = backend.colorize(page, mode, hints, int(work_size), False, quality, refine)
     out = Path(tempfile.mkdtemp(prefix="mangacolor-")) / "coloured.png"
     out.write_bytes(encode_png(res.image))
-    status = f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, quality: {quality}, refine: {refine}"
+    status = (f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, "
+              f"quality: {quality}, refine: {refine}")
     return res.image, (page, res.image), str(out), status
 
 

@@ -17,7 +17,16 @@ from typing import Callable
 
 import numpy as np
 
-from .compose import DEFAULT_WORK_SIZE, KINDS, MULTIPLE, compose, gray_input, pad_to_multiple, unpad, working_size
+from .compose import (
+    DEFAULT_WORK_SIZE,
+    KINDS,
+    MULTIPLE,
+    compose,
+    gray_input,
+    pad_to_multiple,
+    unpad,
+    working_size,
+)
 from .hints import Hint, rasterize
 from .refine import refine as solve
 from .refine import wants_refine

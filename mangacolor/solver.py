@@ -10,12 +10,13 @@ over 8-connected neighbours, with data_r = weight * confidence_r of the network'
   with sigma^2 from the local variance of the gray (Levin, Lischinski and Weiss 2004), so colour
   flows along flat tone and stops at edges. The luminance is never solved: the page keeps its own.
 - Line art: c is the full colour (L, a, b); w_rs = 1 inside a leak-proof region (mangacolor.regions),
-  `region_leak` across a line into a small region, 0 between two large ones. A closed region that holds hints is solved alone, with no data
-  term: it takes its hints' colour (one hint colour: exactly that colour; several: each hint holds its own
-  pixels and they blend between); in an open one (touching the page's edge) the hint colours the
-  area around it and fades into the network's colour. Then every unhinted region keeps the network's colour where the
-  network is confident, and a small one takes its neighbours' where it is not: a strand of hair
-  between two hinted strands takes their colour, a large background keeps the network's.
+  `region_leak` across a line into a small region, 0 between two large ones. A closed region that
+  holds hints is solved alone, with no data term: it takes its hints' colour (one hint colour: exactly
+  that colour; several: each hint holds its own pixels and they blend between); in an open one
+  (touching the page's edge) the hint colours the area around it and fades into the network's
+  colour. Then every unhinted region keeps the network's colour where the network is confident, and
+  a small one takes its neighbours' where it is not: a strand of hair between two hinted strands
+  takes their colour, a large background keeps the network's.
 
 It runs as cascadic multigrid: the problem at half size first (colour crosses the page in few
 steps there), upsampled as the start of Jacobi-preconditioned conjugate gradients at full size.

@@ -92,7 +92,8 @@ def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "au
                 continue
             try:
                 if info.file_size > MAX_PAGE_BYTES:
-                    raise ImageError(f"page is {info.file_size / 1e6:.0f} MB uncompressed; the limit is {MAX_PAGE_BYTES / 1e6:.0f} MB")
+                    raise ImageError(f"page is {info.file_size / 1e6:.0f} MB uncompressed; "
+                                     f"the limit is {MAX_PAGE_BYTES / 1e6:.0f} MB")
                 raw = zf.read(info)
                 rgb = load_image(raw)
                 res = colorizer.colorize(rgb, mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),

@@ -104,7 +104,8 @@ def deploy(folder: str | Path, role: str | None = None) -> str:
     if role not in ROLES:
         raise ModelError(f"role must be one of {ROLES}")
     version = re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("version", "v")).lower())[:100]
-    labels = {"role": role, "kind": str(meta.get("kind", "single")), "name": re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("name", "")).lower())}
+    labels = {"role": role, "kind": str(meta.get("kind", "single")),
+              "name": re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("name", "")).lower())}
     with bentoml.models.create(f"{STORE_NAME}:{version}", labels=labels,
                                metadata={"role": role, "source": str(folder.resolve()),
                                          "hint_fill": bool(meta.get("hint_fill", False)),

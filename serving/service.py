@@ -26,7 +26,15 @@ from starlette.concurrency import run_in_threadpool
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
 
-from .api import ApiError, BodyLimit, JsonErrors, check_params, install_error_handlers, make_job, read_upload
+from .api import (
+    ApiError,
+    BodyLimit,
+    JsonErrors,
+    check_params,
+    install_error_handlers,
+    make_job,
+    read_upload,
+)
 from .config import SERVE
 from .memory import tame_malloc
 from .registry import hint_fill_of

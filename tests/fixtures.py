@@ -38,9 +38,9 @@ def make_sources(root: Path, n_paired: int = 24, n_color: int = 24) -> dict[str,
     for d in (pairs / "color", pairs / "line", clips / "sub"):
         d.mkdir(parents=True, exist_ok=True)
     for i in range(n_paired):
-        c, l = drawing(1000 + i)
-        c.save(pairs / "color" / f"p{i:03d}.png")
-        l.save(pairs / "line" / f"p{i:03d}.png")
+        colour, line = drawing(1000 + i)
+        colour.save(pairs / "color" / f"p{i:03d}.png")
+        line.save(pairs / "line" / f"p{i:03d}.png")
     drawing(5000)[0].save(pairs / "color" / "lonely.png")  # no matching line art
     (pairs / "source.json").write_text(json.dumps({"name": "pairs", "license": "CC0 (test fixture)"}))
     for i in range(n_color):

@@ -53,7 +53,8 @@ def start_server(root: Path, exported: Path, live: Path | None = None):
     """Deploy `live` (default: HintEcho) into a fresh BentoML home, serve, wait for /readyz; yields the Server."""
     env = dict(os.environ, BENTOML_HOME=str(root / "bentoml"), BENTOML_DO_NOT_TRACK="True",
                MANGACOLOR_BUNDLED=str(root / "none"), MANGACOLOR_MAX_UPLOAD_MB="2",
-               MANGACOLOR_MAX_PIXELS="4000000", MANGACOLOR_ORT_THREADS=os.environ.get("MANGACOLOR_ORT_THREADS", "1"), PYTHONPATH=str(REPO))
+               MANGACOLOR_MAX_PIXELS="4000000", MANGACOLOR_ORT_THREADS=os.environ.get("MANGACOLOR_ORT_THREADS", "1"),
+               PYTHONPATH=str(REPO))
     live = live or export_hint_echo(root / "echo")
     r = cli(env, "deploy", str(live), "--promote")
     assert r.returncode == 0, r.stderr

@@ -48,9 +48,9 @@ def test_manifest_counts_pairs_and_card(dataset_dir):
     paired = [r for r in items.values() if r["line"]]
     assert len(paired) == 24 and items["pairs/lonely"]["line"] is None
     for r in paired:
-        c = Image.open(dataset_dir / r["color"])
-        l = Image.open(dataset_dir / r["line"])
-        assert c.size == l.size == (r["width"], r["height"])
+        colour = Image.open(dataset_dir / r["color"])
+        line = Image.open(dataset_dir / r["line"])
+        assert colour.size == line.size == (r["width"], r["height"])
     card = json.loads((dataset_dir / "card.json").read_text())
     assert card["totals"]["kept"] == len(items)
     assert card["unpaired_colour_files"]["pairs"] == 1

@@ -50,7 +50,8 @@ def test_colour_metrics_known_values():
     assert metrics.chroma_error(red, gray) == pytest.approx(np.hypot(lab[1], lab[2]), abs=0.05)
     assert metrics.colourfulness(gray) == pytest.approx(0)
     assert metrics.relative_colourfulness(red, red) == pytest.approx(1)
-    mask = np.zeros((H, W)); mask[3, 4] = 1
+    mask = np.zeros((H, W))
+    mask[3, 4] = 1
     assert metrics.hint_error(gray, red, np.zeros((H, W))) is None
     assert metrics.hint_error(red, red, mask) == pytest.approx(0, abs=1e-4)
     assert metrics.hint_error(gray, red, mask) > 50
@@ -136,7 +137,11 @@ def test_mean_combination_and_weights():
 @pytest.mark.parametrize("rule", ["mean", "confidence"])
 def test_evaluation_combines_member_outputs_like_the_ensemble(rule):
     """With --with-members, evaluation runs each member once and combines their outputs: same numbers."""
-    from training.evaluate.predictors import TorchPredictor, member_predictors, predict_all
+    from training.evaluate.predictors import (
+        TorchPredictor,
+        member_predictors,
+        predict_all,
+    )
 
     ens = TorchPredictor(Ensemble(_members(3), [1, 2, 3], rule=rule), "ens", hint_fill=False)
     preds = [ens, *member_predictors(ens)]

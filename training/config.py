@@ -81,7 +81,8 @@ class Config:
     def check(self) -> "Config":
         """Cross-field checks that fail fast with a message."""
         if self.train.batch_size % self.optim.accum_steps:
-            raise ValueError(f"train.batch_size {self.train.batch_size} must be divisible by optim.accum_steps {self.optim.accum_steps}")
+            raise ValueError(f"train.batch_size {self.train.batch_size} must be divisible by "
+                             f"optim.accum_steps {self.optim.accum_steps}")
         if self.train.freeze not in ("none", "encoder"):
             raise ValueError(f"train.freeze must be 'none' or 'encoder', got {self.train.freeze!r}")
         if self.train.freeze != "none" and not self.train.init_from:
@@ -94,7 +95,8 @@ class Config:
             raise ValueError(f"data.kind_probs {self.data.kind_probs} must add up to 1")
         min_side = 2 ** self.model.depth
         if min(self.data.crop) < min_side:
-            raise ValueError(f"data.crop {self.data.crop} is smaller than the {min_side} px a depth-{self.model.depth} U-Net needs")
+            raise ValueError(f"data.crop {self.data.crop} is smaller than the {min_side} px "
+                             f"a depth-{self.model.depth} U-Net needs")
         return self
 
 

@@ -129,7 +129,12 @@ def quality(paths: dict[str, Path], data_root: str, limit: int, size: int) -> di
 
 def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
     """Static INT8 QDQ quantization (per-channel weights), calibrated on `feeds` (input name -> array)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
@@ -252,13 +257,15 @@ def write_card(folder: Path, meta: dict, report: dict) -> None:
             lines.append(f"| {v} | - | - | - | - | refused: {r['refused']} |")
         else:
             lines.append(f"| {v} | {r['file']} | {r['bytes'] / 1e6:.1f} | {r.get('val_psnr', '-')} | "
-                         f"{r.get('psnr_change_db', '-')} | {'parity %.1e' % r['parity_max_abs_err'] if 'parity_max_abs_err' in r else ''} |")
+                         f"{r.get('psnr_change_db', '-')} | "
+                         f"{'parity %.1e' % r['parity_max_abs_err'] if 'parity_max_abs_err' in r else ''} |")
     lines += ["", "## Provenance", "", f"- training config hash: {meta['training_config_hash']}",
               f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}",
               f"- evaluation metrics: {json.dumps(meta['metrics']) if meta['metrics'] else 'none attached (use --metrics)'}",
               "", "## Training data licences", ""]
     lic = meta["licenses"]
-    lines += [f"- {l['source']}: {l['license']}. {l['attribution']}" for l in lic] if isinstance(lic, list) else [f"- {lic}"]
+    lines += ([f"- {x['source']}: {x['license']}. {x['attribution']}" for x in lic] if isinstance(lic, list)
+              else [f"- {lic}"])
     (folder / "model_card.md").write_text("\n".join(lines) + "\n")
 
 

@@ -54,7 +54,8 @@ def check_init_loss(cfg: Config, batch: dict, device) -> Check:
     return Check("loss at init", ok, f"measured {measured:.5f}, predicted from out_bias {predicted:.5f}")
 
 
-def _train(cfg: Config, batches: list[dict], steps: int, lr: float, device, zero_inputs: bool = False) -> tuple[torch.nn.Module, list[float]]:
+def _train(cfg: Config, batches: list[dict], steps: int, lr: float, device,
+           zero_inputs: bool = False) -> tuple[torch.nn.Module, list[float]]:
     model = _fresh(cfg, device, cfg.train.seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     hist = []

@@ -26,12 +26,28 @@ from tqdm import tqdm
 
 from training import checkpoint as ckpt
 from training import losses, monitor
-from training.config import Config, config_hash, format_config, load_config, resume_key, save_config, to_dict
+from training.config import (
+    Config,
+    config_hash,
+    format_config,
+    load_config,
+    resume_key,
+    save_config,
+    to_dict,
+)
 from training.data.dataset import ColorizationDataset, seed_worker
 from training.data.sampler import EpochBatchSampler
 from training.models import build_generator
 from training.models.critic import PatchCritic
-from training.setup import amp_dtype, autocast, init_distributed, pick_device, rng_state, seed_everything, set_rng_state
+from training.setup import (
+    amp_dtype,
+    autocast,
+    init_distributed,
+    pick_device,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -244,7 +260,8 @@ class Trainer:
             state |= {"critic": self.critic.state_dict(), "critic_opt": self.critic_opt.state_dict()}
         meta = {"step": self.step, "epoch": self.step // self.steps_per_epoch, "best": self.best,
                 "bad_vals": self.bad_vals, "metrics": metrics or {}, "config": to_dict(self.cfg),
-                "config_hash": config_hash(self.cfg), "resume_key": resume_key(self.cfg), "data_manifest_hash": self.train_ds.manifest_hash,
+                "config_hash": config_hash(self.cfg), "resume_key": resume_key(self.cfg),
+                "data_manifest_hash": self.train_ds.manifest_hash,
                 "device": str(self.device), "amp": str(self.amp)}
         try:
             path = ckpt.save_checkpoint(self.run_dir / f"step-{self.step:08d}", self.model, self.cfg.model, state, meta)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.description = ("Score checkpoints, ensembles (manifest .json) or exported ONNX models on a split, next to the "
-                     "no-colour, mean-colour, trapped-ball fill and Levin 2004 baselines, per input kind and against the number of "
+                     "no-colour, mean-colour, trapped-ball fill and Levin 2004 baselines, per input kind and against "
+                     "the number of "
                      "hints. Writes report.md, metrics.json, curve.png, kinds.png and worst.png.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoint folder, ensemble .json or ONNX model")
     p.add_argument("--data", default="data/datasets/default", help="dataset folder (default: %(default)s)")
