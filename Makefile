@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: run test lint venv browser bench train-default clean help
+.PHONY: run test test-fast lint venv browser bench train-default clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
@@ -33,6 +33,9 @@ lint: $(STAMP)  ## ruff (configured in pyproject.toml)
 
 test: $(STAMP) browser lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) lint  ## everything not marked slow (no training, no servers)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 run: $(STAMP)  ## start the API + demo on http://127.0.0.1:$(PORT) (demo at /ui) with the bundled model
 	@test -f models/default/model.onnx || { echo "models/default/model.onnx is missing: export one with 'mangacolor export'"; exit 1; }

@@ -8,6 +8,16 @@ import pytest
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
+# Fixtures that train models or start servers: a test that uses one is in the slow tier
+# (`make test-fast` leaves it out; `make test` and CI run everything).
+SLOW_FIXTURES = {"tiny_runs", "exported", "server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def sources(tmp_path_factory):
