@@ -17,9 +17,10 @@ import numpy as np
 from PIL import Image
 
 from mangacolor.color import net_to_rgb
-from mangacolor.hints import HintSamplerConfig, Point, rasterize, sample_n_hints
+from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import colorize
 from training.data.build import load_manifest
+from training.data.hint_sampling import HintSamplerConfig, sample_n_hints
 from training.evaluate.run import make_page, resize_long
 
 

@@ -57,3 +57,17 @@ def test_a_serve_only_install_colours_a_page_from_the_cli(tmp_path):
     assert out[70, 20, 0] > out[70, 20, 2] + 60                         # the hint landed, without torch
     r = run(NO_TORCH + "import torch\n")                                 # and the blocker does block
     assert r.returncode != 0 and "serve-only" in r.stderr
+
+
+def test_the_core_imports_numpy_pillow_and_scipy_only():
+    code = """
+import importlib, pkgutil, sys
+import mangacolor
+for m in pkgutil.iter_modules(mangacolor.__path__):
+    importlib.import_module("mangacolor." + m.name)
+heavy = sorted(n for n in ("torch", "onnxruntime", "bentoml", "gradio", "fastapi", "matplotlib") if n in sys.modules)
+print("heavy:", heavy)
+"""
+    r = run(code)
+    assert r.returncode == 0, r.stderr
+    assert "heavy: []" in r.stdout, r.stdout

@@ -39,14 +39,11 @@ from mangacolor.compose import (
 from mangacolor.hints import (
     MAX_HINTS,
     HintError,
-    HintSamplerConfig,
     Point,
     Stroke,
     hints_to_json,
     parse_hints,
     rasterize,
-    sample_hints,
-    sample_n_hints,
     scale_hints,
 )
 from mangacolor.image_io import (
@@ -56,7 +53,8 @@ from mangacolor.image_io import (
     UnreadableImage,
     load_image,
 )
-from mangacolor.lineart import (
+from training.data.hint_sampling import HintSamplerConfig, sample_hints, sample_n_hints
+from training.data.lineart import (
     adaptive_threshold,
     binarize,
     random_lineart,
@@ -64,7 +62,7 @@ from mangacolor.lineart import (
     xdog,
     xdog_rgb,
 )
-from mangacolor.screentone import ToneParams, halftone, random_manga_page
+from training.data.screentone import ToneParams, halftone, random_manga_page
 
 H, W = 251, 173  # page height, width: asymmetric, neither a multiple of 8
 SMALL_H, SMALL_W = 37, 61

@@ -7,8 +7,8 @@ import pytest
 
 from mangacolor.color import to_uint8
 from mangacolor.kinds import detect_kind, is_colored
-from mangacolor.screentone import random_manga_page
 from tests.fixtures import drawing
+from training.data.screentone import random_manga_page
 
 N = 12  # drawings; each gives one page of each kind
 

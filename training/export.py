@@ -155,9 +155,9 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill
     """INT8 variant calibrated on `n` validation pages of every input kind, prepared as the runtime prepares them."""
     from PIL import Image
 
-    from mangacolor.hints import sample_hints
     from mangacolor.pipeline import prepare
     from training.data.build import load_manifest
+    from training.data.hint_sampling import sample_hints
     from training.evaluate.run import make_page, resize_long
 
     manifest = load_manifest(data_root)

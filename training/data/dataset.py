@@ -25,12 +25,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from mangacolor.color import rgb_to_net, to_gray
 from mangacolor.compose import KINDS
-from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints
-from mangacolor.lineart import random_lineart
+from mangacolor.hints import rasterize
 from mangacolor.regions import fill_hints
-from mangacolor.screentone import random_manga_page
 
 from .build import load_manifest
+from .hint_sampling import HintSamplerConfig, sample_hints
+from .lineart import random_lineart
+from .screentone import random_manga_page
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,13 @@ from tqdm import tqdm
 
 from mangacolor.color import net_to_rgb, rgb_to_net, to_uint8
 from mangacolor.compose import KINDS
-from mangacolor.hints import HintSamplerConfig, rasterize, sample_hints, sample_n_hints
-from mangacolor.lineart import random_lineart
+from mangacolor.hints import rasterize
 from mangacolor.pipeline import finish, prepare, with_fill
 from mangacolor.regions import LINE_THRESHOLD
-from mangacolor.screentone import random_manga_page
 from training.data.build import load_manifest
+from training.data.hint_sampling import HintSamplerConfig, sample_hints, sample_n_hints
+from training.data.lineart import random_lineart
+from training.data.screentone import random_manga_page
 
 from . import metrics
 from .baselines import BASELINES, run_baseline

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .color import to_gray
-from .filters import box_mean, gaussian_blur, min_filter
+from mangacolor.color import to_gray
+from mangacolor.filters import box_mean, gaussian_blur, min_filter
 
 
 @dataclass(frozen=True)

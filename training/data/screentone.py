@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .color import to_gray
-from .filters import gaussian_blur
+from mangacolor.color import to_gray
+from mangacolor.filters import gaussian_blur
 
 
 @dataclass(frozen=True)
