@@ -347,3 +347,23 @@ def test_a_bad_refine_mode_fails_before_the_model_runs():
                                                        refine="on")
     assert res.image.shape == (H, W, 3) and len(calls) == 1
     assert max_de(res.image[A_IN], RED) < 3.0
+
+
+def test_fill_hints_spreads_a_hint_over_its_region_only():
+    from mangacolor.regions import FILL_MASK, fill_hints
+
+    h, w = 23, 37
+    x = np.ones((1, h, w), np.float32)
+    x[0, :, 20] = 0.0                                    # a line: regions left (w 0..19) and right (21..36)
+    hint, mask = np.zeros((3, h, w), np.float32), np.zeros((1, h, w), np.float32)
+    hint[:, 5, 3:6], mask[0, 5, 3:6] = np.array([0.5, 0.2, -0.1])[:, None], 1.0  # a 3-pixel hint ...
+    hint[:, 9, 3], mask[0, 9, 3] = [0.7, 0.4, 0.1], 1.0                         # ... outvotes a 1-pixel one
+    fh, fm = fill_hints(x, hint, mask)
+    assert fm[0, 9, 3] == 1.0 and np.allclose(fh[:, 9, 3], [0.7, 0.4, 0.1])    # user pixels keep their colour
+    assert (fm[0, :, :20][fm[0, :, :20] < 1] == FILL_MASK).all()                # the rest of the region is spread
+    assert np.allclose(fh[:, 17, 11] / FILL_MASK, [0.5, 0.2, -0.1])             # with the majority hint colour
+    assert fm[0, :, 20:].max() == 0 and np.abs(fh[:, :, 20:]).max() == 0       # the line and the other region: none
+    again = fill_hints(x, fh, fm)                                              # spread pixels never spread further
+    assert np.array_equal(again[0], fh) and np.array_equal(again[1], fm)
+    bh, bm = fill_hints(np.stack([x, x]), np.stack([hint, 0 * hint]), np.stack([mask, 0 * mask]))  # batched
+    assert np.array_equal(bh[0], fh) and bm[1].max() == 0
