@@ -49,28 +49,88 @@ class Profile:
 
 PROFILES = {
     # CPU: a narrower net on smaller crops, so the whole recipe fits in about 85 minutes on 2 cores
-    "cpu": Profile(("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"), 4, 60, 1, 150, (600, 1800), 600,
-                   eval_limit=60),
+    "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
+                   search_trials=4, search_steps=60, fine_trials=1, fine_steps=150,
+                   member_cycles=(600, 1800), student_steps=600, eval_limit=60),
     # GPU: the default config as it stands, longer runs
-    "gpu": Profile(("--train.workers=8",), 16, 300, 4, 1500, (6000,), 6000, eval_limit=0),
+    "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, fine_trials=4, fine_steps=1500,
+                   member_cycles=(6000,), student_steps=6000, eval_limit=0),
 }
 
 
-def step(out: Path, name: str, marker: str, log: dict):
-    """Decorator-free step runner: skip when `marker` exists, time it otherwise."""
-    def run(fn):
-        path = out / marker
-        if path.exists():
-            print(f"== {name}: done earlier ({path})")
-            return
-        print(f"== {name}")
+@dataclass(frozen=True)
+class Step:
+    """One `mangacolor` command of the recipe and the file that says it is done."""
+
+    name: str
+    done: str                      # path under the recipe folder; present = the step is done, skipped on rerun
+    argv: tuple[str, ...]          # the `mangacolor` command line
+    touch: bool = False            # the command writes no marker of its own: `done` is touched after it succeeds
+    resume: str = ""               # a run folder: when it exists, --resume continues an interrupted step
+
+
+def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
+    """The recipe as data: every step, in order, with its command and its output."""
+    base = ("default", f"--data.root={data}", *prof.overrides)
+    best = str(out / "search" / "best.yaml")
+    steps = [
+        Step("sanity", "sanity.json", ("sanity", *base, "--overfit-steps", "200", "--baseline-steps", "30",
+                                       "--json", str(out / "sanity.json"))),
+        Step("lr-find", "lr_find/lr_find.json", ("lr-find", *base, "--steps", "80", "--out", str(out / "lr_find"))),
+        Step("search", "search/best.yaml", ("search", *base, "--trials", str(prof.search_trials), "--steps",
+                                            str(prof.search_steps), "--fine-trials", str(prof.fine_trials),
+                                            "--fine-steps", str(prof.fine_steps), "--out", str(out / "search"))),
+    ]
+    members = [out / f"member{seed}" for seed in range(prof.members)]
+    for seed, run in enumerate(members):
+        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
+            every = max(50, (end - start) // 8)
+            steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
+                              ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
+                               "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
+                               "--train.early_stop_patience=0"), touch=True, resume=str(run)))
+    ens, student, report = out / "ensemble.json", out / "student", out / "eval_test"
+    every = max(50, prof.student_steps // 8)
+    steps += [
+        Step("ensemble", "ensemble.json", ("ensemble", *map(str, members), "--rule", "mean", "--out", str(ens))),
+        # The student has the members' architecture and starts from member 0's weights: distillation then
+        # only has to close the gap to the ensemble, in a third of the steps the members took.
+        Step("distill", "student/done", ("distill", str(ens), best, f"--train.run_dir={student}", "--train.seed=100",
+                                         f"--train.steps={prof.student_steps}", f"--train.init_from={members[0] / 'best'}",
+                                         "--train.progress=false", f"--train.val_every={every}",
+                                         f"--train.ckpt_every={every}", "--train.early_stop_patience=0"),
+             touch=True, resume=str(student)),
+        Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--with-members", "--data", data,
+                                                "--split", "test", "--limit", str(prof.eval_limit), "--size", "256",
+                                                "--out", str(report))),
+        Step("export student", "exported_student", ("export", str(student / "best"), "--out", str(models / "default"),
+                                                     "--name", "default", "--metrics", str(report / "metrics.json"),
+                                                     "--data", data), touch=True),
+        Step("export ensemble", "exported_ensemble", ("export", str(ens), "--out", str(models / "default-ensemble"),
+                                                       "--name", "default-ensemble", "--variants", "--metrics",
+                                                       str(report / "metrics.json"), "--data", data), touch=True),
+    ]
+    return steps
+
+
+def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:
+    """Run each step not done yet, timing it into out/recipe_times.json; a failing step stops the recipe."""
+    for st in steps:
+        marker = out / st.done
+        if marker.exists():
+            print(f"== {st.name}: done earlier ({marker})")
+            continue
+        print(f"== {st.name}")
         t = time.time()
-        rc = fn()
+        argv = [*st.argv, *(["--resume"] if st.resume and Path(st.resume).exists() else [])]
+        rc = command(argv)
         if rc not in (0, None):
-            raise RuntimeError(f"recipe step {name} failed with status {rc}")
-        log[name] = round(time.time() - t, 1)
+            raise RuntimeError(f"recipe step {st.name} failed with status {rc}")
+        if st.touch:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        log[st.name] = round(time.time() - t, 1)
         (out / "recipe_times.json").write_text(json.dumps(log, indent=1))
-    return run
 
 
 def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
@@ -146,52 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     log = json.loads((out / "recipe_times.json").read_text()) if (out / "recipe_times.json").exists() else {}
     log["device"] = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     log["profile"] = args.profile
-    base = ["default", f"--data.root={data}", *prof.overrides]
-
-    step(out, "sanity", "sanity.json", log)(
-        lambda: mc(["sanity", *base, "--overfit-steps", "200", "--baseline-steps", "30", "--json", str(out / "sanity.json")]))
-    step(out, "lr-find", "lr_find/lr_find.json", log)(
-        lambda: mc(["lr-find", *base, "--steps", "80", "--out", str(out / "lr_find")]))
-    step(out, "search", "search/best.yaml", log)(
-        lambda: mc(["search", *base, "--trials", str(prof.search_trials), "--steps", str(prof.search_steps),
-                    "--fine-trials", str(prof.fine_trials), "--fine-steps", str(prof.fine_steps),
-                    "--out", str(out / "search")]))
-    best = str(out / "search" / "best.yaml")
-    members = []
-    for seed in range(prof.members):
-        run = out / f"member{seed}"
-        members.append(run)
-        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
-            every = max(50, (end - start) // 8)
-            common = [best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
-                      "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                      "--train.early_stop_patience=0"]
-            step(out, f"member {seed} to step {end}", f"member{seed}/done-{end}", log)(
-                lambda common=common, run=run, end=end: mc(["train", *common, *(["--resume"] if run.exists() else [])])
-                or (run / f"done-{end}").touch())
-    ens = out / "ensemble.json"
-    step(out, "ensemble", "ensemble.json", log)(lambda: mc(["ensemble", *map(str, members), "--rule", "mean", "--out", str(ens)]))
-    student = out / "student"
-    # The student has the members' architecture and starts from member 0's weights: distillation then
-    # only has to close the gap to the ensemble, in a third of the steps the members took.
-    sc = [str(ens), best, f"--train.run_dir={student}", "--train.seed=100", f"--train.steps={prof.student_steps}",
-          f"--train.init_from={members[0] / 'best'}",
-          "--train.progress=false", f"--train.val_every={max(50, prof.student_steps // 8)}",
-          f"--train.ckpt_every={max(50, prof.student_steps // 8)}", "--train.early_stop_patience=0"]
-    step(out, "distill", "student/done", log)(
-        lambda: mc(["distill", *sc, *(["--resume"] if student.exists() else [])]) or (student / "done").touch())
-    report = out / "eval_test"
-    step(out, "eval", "eval_test/metrics.json", log)(
-        lambda: mc(["eval", str(ens), str(student / "best"), "--with-members", "--data", data, "--split", "test",
-                    "--limit", str(prof.eval_limit), "--size", "256", "--out", str(report)]))
     models = Path(args.models)
-    step(out, "export student", "exported_student", log)(
-        lambda: mc(["export", str(student / "best"), "--out", str(models / "default"), "--name", "default",
-                    "--metrics", str(report / "metrics.json"), "--data", data]) or (out / "exported_student").touch())
-    step(out, "export ensemble", "exported_ensemble", log)(
-        lambda: mc(["export", str(ens), "--out", str(models / "default-ensemble"), "--name", "default-ensemble",
-                    "--variants", "--metrics", str(report / "metrics.json"), "--data", data])
-        or (out / "exported_ensemble").touch())
+    run_steps(plan(prof, out, data, models), out, log)
+    publish(prof, out, data, models)
+    print(json.dumps(log, indent=1))
+    return 0
+
+
+def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
+    """Copy the evaluation, sanity, times, LR sweep, search and training curves beside both models."""
+    report = out / "eval_test"
+    members = [out / f"member{seed}" for seed in range(prof.members)]
     for dest in (models / "default", models / "default-ensemble"):
         ev = dest / "eval"
         ev.mkdir(exist_ok=True)
@@ -201,10 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(out / f, ev / f)
         shutil.copy(out / "lr_find" / "lr_find.png", ev / "lr_find.png")
         shutil.copy(out / "search" / "results.md", ev / "search.md")
-        curves_png({m.name: m for m in members} | {"student": student}, ev / "training_curves.png")
+        curves_png({m.name: m for m in members} | {"student": out / "student"}, ev / "training_curves.png")
     before_after(models / "default", data, models / "default" / "eval" / "before_after.png")
-    print(json.dumps(log, indent=1))
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+"""The default-model recipe as data (training/recipe.py): its plan and its resumable runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mangacolor.cli import COMMANDS
+from training.recipe import PROFILES, Profile, plan, run_steps
+
+
+def test_the_plan_names_every_step_once_and_only_real_commands(tmp_path):
+    prof = PROFILES["cpu"]
+    steps = plan(prof, tmp_path, "data/x", tmp_path / "models")
+    names = [s.name for s in steps]
+    assert len(set(names)) == len(names) and len({s.done for s in steps}) == len(steps)
+    assert all(s.argv[0] in COMMANDS for s in steps)
+    members = [n for n in names if n.startswith("member")]
+    assert len(members) == prof.members * len(prof.member_cycles)   # every member, every learning-rate cycle
+    assert names.index("ensemble") > max(names.index(m) for m in members) and names[-1] == "export ensemble"
+
+
+def test_profile_cycles_must_increase():
+    with pytest.raises(ValueError, match="increasing"):
+        Profile(overrides=(), search_trials=1, search_steps=1, fine_trials=0, fine_steps=1,
+                member_cycles=(600, 300), student_steps=1)
+
+
+def test_run_steps_resumes_and_stops_at_a_failure(tmp_path):
+    steps = plan(PROFILES["cpu"], tmp_path, "data/x", tmp_path / "models")[:6]
+    calls = []
+
+    def fake(argv, fail_at=None):
+        calls.append(argv)
+        if argv[0] == fail_at:
+            return 3
+        for s in steps:  # a command that writes its own marker (sanity, lr-find, search) does so
+            if s.argv == tuple(argv[: len(s.argv)]) and not s.touch:
+                (tmp_path / s.done).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / s.done).write_text("{}")
+        return 0
+
+    (tmp_path / "member0").mkdir()                                      # an interrupted member: resumed
+    with pytest.raises(RuntimeError, match="member 1 to step 600"):
+        run_steps(steps, tmp_path, {}, lambda argv: fake(argv, fail_at=None if "--train.seed=1" not in argv else "train"))
+    assert [c[0] for c in calls] == ["sanity", "lr-find", "search", "train", "train", "train"]
+    assert calls[3][-1] == "--resume" and "--resume" not in calls[5]
+    assert (tmp_path / "member0/done-600").exists() and (tmp_path / "member0/done-1800").exists()
+    times = json.loads((tmp_path / "recipe_times.json").read_text())
+    assert set(times) == {"sanity", "lr-find", "search", "member 0 to step 600", "member 0 to step 1800"}
+    calls.clear()
+    run_steps(steps, tmp_path, times, fake)                              # rerun: only what is left
+    assert len(calls) == 1 and "--train.seed=1" in calls[0] and (tmp_path / "member1/done-600").exists()
