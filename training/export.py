@@ -172,72 +172,102 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill
     quantize_qdq(src, dst, feeds)
 
 
+def contract(name: str, info: dict, metrics: dict | None) -> dict:
+    """The metadata every variant carries: identity, the input contract, provenance and metrics."""
+    return {"name": name, "version": f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", "variant": "fp32",
+            "preprocessing_version": PREPROCESSING_VERSION, "work_size": 512,
+            "input_contract": {"x": "[N,1,H,W] gray/line in [0,1], 1 = paper",
+                               "hint": "[N,3,H,W] normalised Lab (L/100, a/110, b/110) * mask",
+                               "mask": "[N,1,H,W] 1 where hinted" + (
+                                   ", 0.5 where spread (the runtime spreads hints: hint_fill)" if info["hint_fill"] else ""),
+                               "lab": "[N,3,H,W] normalised Lab",
+                               "min_side": 2 ** max(c["depth"] for c in info["model_configs"])},
+            "metrics": metrics or {}, **info}
+
+
+def build_checked(module: torch.nn.Module, path: Path, meta: dict) -> dict:
+    """Export fp32 with its metadata, run the ONNX checker and compare ONNX Runtime with PyTorch;
+    returns the fp32 report row, or raises ExportError (nothing is published then)."""
+    import onnx
+
+    export_onnx(module, path)
+    set_metadata(path, meta)
+    onnx.checker.check_model(str(path), full_check=True)
+    err = parity(path, module)
+    if err > PARITY_TOL:
+        raise ExportError(f"ONNX Runtime differs from PyTorch by {err:.2e} > {PARITY_TOL:g}; nothing written")
+    return {"file": path.name, "parity_max_abs_err": err, "bytes": path.stat().st_size}
+
+
+def make_variants(fp32: Path, meta: dict, variants: tuple[str, ...], root: str, can_calibrate: bool, calib: int,
+                  size: int, fill: bool, report: dict) -> dict[str, Path]:
+    """fp16 (GPUs) and INT8 (CPUs, calibrated on the validation split) beside fp32 -> {variant: path}.
+    INT8 without a validation split to calibrate on is refused in `report`."""
+    paths = {"fp32": fp32}
+    if "fp16" in variants:
+        import onnx
+        from onnxconverter_common import float16
+
+        f16 = fp32.with_name("model.fp16.onnx")
+        onnx.save(float16.convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True), str(f16))
+        set_metadata(f16, meta | {"variant": "fp16"})
+        paths["fp16"] = f16
+    if "int8" in variants and can_calibrate:
+        i8 = fp32.with_name("model.int8.onnx")
+        calibrate_int8(fp32, i8, root, calib, size, fill=fill)
+        set_metadata(i8, meta | {"variant": "int8"})
+        paths["int8"] = i8
+    elif "int8" in variants:
+        report["int8"] = {"refused": f"no validation split at {root} to calibrate and measure on"}
+    for v, p in paths.items():
+        report.setdefault(v, {"file": p.name, "bytes": p.stat().st_size})
+    return paths
+
+
+def measure(paths: dict[str, Path], root: str, limit: int, size: int, report: dict) -> None:
+    """Validation PSNR of every variant and its change from fp32, into `report`; an INT8 that loses more
+    than INT8_MAX_LOSS_DB is deleted and refused."""
+    q = quality(paths, root, limit, size)
+    for v in paths:
+        report[v] |= {"val_psnr": round(q[v], 3), "psnr_change_db": round(q[v] - q["fp32"], 3)}
+    if "int8" in paths and q["int8"] - q["fp32"] < -INT8_MAX_LOSS_DB:
+        paths.pop("int8").unlink()
+        report["int8"] = {"refused": f"loses {q['fp32'] - q['int8']:.2f} dB PSNR (> {INT8_MAX_LOSS_DB} dB)"}
+
+
+def publish(tmp: Path, out: Path) -> None:
+    """Swap the finished folder in for `out` (the old one kept until the new one is in place)."""
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("fp16", "int8"), data_root: str | None = None,
            metrics: dict | None = None, calib: int = 32, quality_limit: int = 24, size: int = 256) -> dict:
+    """Build, check, make variants, measure and publish one model folder; nothing is written on failure."""
     from training.evaluate.predictors import load_predictor
 
     pred = load_predictor(model)
     module = pred.module.eval().cpu()
     info, root = describe(pred, data_root)
-    name = name or out.name
+    meta = contract(name or out.name, info, metrics)
+    can_measure = (Path(root) / "manifest.json").is_file()
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        fp32 = tmp / "model.onnx"
-        export_onnx(module, fp32)
-        meta = {"name": name, "version": f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", "variant": "fp32",
-                "preprocessing_version": PREPROCESSING_VERSION, "work_size": 512,
-                "input_contract": {"x": "[N,1,H,W] gray/line in [0,1], 1 = paper",
-                                   "hint": "[N,3,H,W] normalised Lab (L/100, a/110, b/110) * mask",
-                                   "mask": "[N,1,H,W] 1 where hinted" + (
-                                       ", 0.5 where spread (the runtime spreads hints: hint_fill)" if info["hint_fill"] else ""),
-                                   "lab": "[N,3,H,W] normalised Lab",
-                                   "min_side": 2 ** max(c["depth"] for c in info["model_configs"])},
-                "metrics": metrics or {}, **info}
-        set_metadata(fp32, meta)
-        import onnx
-
-        onnx.checker.check_model(str(fp32), full_check=True)
-        err = parity(fp32, module)
-        if err > PARITY_TOL:
-            raise ExportError(f"ONNX Runtime differs from PyTorch by {err:.2e} > {PARITY_TOL:g}; nothing written")
-        report = {"fp32": {"file": "model.onnx", "parity_max_abs_err": err, "bytes": fp32.stat().st_size}}
-        paths = {"fp32": fp32}
-        if "fp16" in variants:
-            from onnxconverter_common import float16
-
-            f16 = tmp / "model.fp16.onnx"
-            onnx.save(float16.convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True), str(f16))
-            set_metadata(f16, meta | {"variant": "fp16"})
-            paths["fp16"] = f16
-        can_measure = (Path(root) / "manifest.json").is_file()
-        if "int8" in variants and can_measure:
-            i8 = tmp / "model.int8.onnx"
-            calibrate_int8(fp32, i8, root, calib, size, fill=pred.hint_fill)
-            set_metadata(i8, meta | {"variant": "int8"})
-            paths["int8"] = i8
-        elif "int8" in variants:
-            report["int8"] = {"refused": f"no validation split at {root} to calibrate and measure on"}
+        report = {"fp32": build_checked(module, tmp / "model.onnx", meta)}
+        paths = make_variants(tmp / "model.onnx", meta, variants, root, can_measure, calib, size, pred.hint_fill,
+                              report)
         if can_measure:
-            q = quality(paths, root, quality_limit, size)
-            for v in paths:
-                report.setdefault(v, {"file": paths[v].name, "bytes": paths[v].stat().st_size})
-                report[v] |= {"val_psnr": round(q[v], 3), "psnr_change_db": round(q[v] - q["fp32"], 3)}
-            if "int8" in paths and q["int8"] - q["fp32"] < -INT8_MAX_LOSS_DB:
-                paths.pop("int8").unlink()
-                report["int8"] = {"refused": f"loses {q['fp32'] - q['int8']:.2f} dB PSNR (> {INT8_MAX_LOSS_DB} dB)"}
+            measure(paths, root, quality_limit, size, report)
         for v, p in paths.items():  # each variant carries its own measured change
-            if v != "fp32":
-                set_metadata(p, meta | {"variant": v, "quality": report[v]})
-        set_metadata(fp32, meta | {"quality": report["fp32"]})
+            set_metadata(p, meta | {"variant": v, "quality": report[v]})
         write_card(tmp, meta, report)
-        old = out.with_name(out.name + ".old")
-        if out.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
