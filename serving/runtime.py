@@ -4,7 +4,7 @@
 numpy signature (x, hint, mask) -> (N, 3, h, w), its metadata, and the provider
 it really runs on. CUDA is asked for only where it can work: onnxruntime-gpu
 lists CUDA even on machines without a GPU, and a session that asks for it there
-logs an error and silently falls back to CPU (see shared/notes/serving.md).
+logs an error and silently falls back to CPU.
 """
 
 from __future__ import annotations

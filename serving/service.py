@@ -48,7 +48,8 @@ app.add_middleware(BodyLimit, limit=int(SERVE.max_upload_mb * 1024 * 1024))
 
 
 def mount_ui(app: FastAPI) -> None:
-    """The Gradio demo at /ui, in this process, on the live models (Gradio's own mount: see notes)."""
+    """The Gradio demo at /ui, in this process, on the live models. Gradio's own `gr.mount_gradio_app`:
+    BentoML's `bentoml.gradio.mount_gradio_app` builds the app the pre-Gradio-6 way and the UI page answers 500."""
     if not SERVE.ui:
         return
     try:

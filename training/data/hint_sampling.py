@@ -1,7 +1,7 @@
 """Training hints: drawn from a ground-truth colour image as a user would place them.
 
 Dots of exact or mean-patch colour and short strokes, only on flat colour (not on lines),
-none at all for ~45% of samples (see shared/notes/colorization.md). Used by the dataset
+none at all for ~45% of samples, as PaintsChainer and AlacGAN train. Used by the dataset
 and by the evaluation's PSNR-vs-hints protocol.
 """
 
