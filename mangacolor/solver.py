@@ -272,11 +272,10 @@ def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | f
     fixed = mask >= 1.0
     data = cfg.data_weight * np.broadcast_to(np.asarray(confidence, np.float64), gray.shape)
     data = np.maximum(data, 1e-6)  # every pixel keeps a (tiny) anchor: the system stays well posed
+    guide, prior = GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64)
     if not fixed.any():
-        return _smooth(GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64), data, cfg)
-    out = _cascade(GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64), data, fixed,
-                   hint.astype(np.float64), cfg)
-    return out.astype(np.float32)
+        return _smooth(guide, prior, data, cfg)
+    return _cascade(guide, prior, data, fixed, hint.astype(np.float64), cfg).astype(np.float32)
 
 
 def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,
@@ -284,9 +283,9 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     """Line art: (h, w) region labels, (3, h, w) prior Lab, confidence (h, w) or scalar, (3, h, w) hint
     colour * mask, (h, w) mask (user pixels = 1) -> (3, h, w) Lab.
 
-    Two solves: first each hinted region alone (no leak, no data term: its hints' colour, blended
-    between hints of different colours), then every other region with the hinted regions held
-    fixed (the network's colour where it is confident, its neighbours' where it is not)."""
+    Two solves: first each hinted region alone (no leak; no data term in a closed region: its hints'
+    colour, blended between hints of different colours), then every other region with the hinted
+    regions held fixed (the network's colour where it is confident, its neighbours' where it is not)."""
     fixed = mask >= 1.0
     n = int(labels.max()) + 1
     hinted = np.zeros(n, bool)
