@@ -29,7 +29,7 @@ from .compose import (
 )
 from .hints import Hint, rasterize
 from .refine import refine as solve
-from .refine import wants_refine
+from .refine import check_refine, wants_refine
 from .regions import fill_hints
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -92,7 +92,7 @@ def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | 
     """Colour one page with one model call; returns the input's exact size."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
-    wants_refine(refine, False)  # a bad mode fails before the model runs
+    check_refine(refine)  # a bad mode fails before the model runs
     p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False))
     pred = predict(p.x, p.hint, p.mask)[0]
     return finish(page, pred, p, kind, refine)

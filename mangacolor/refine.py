@@ -1,7 +1,7 @@
 """Refinement: the solver between the network and the page (mangacolor.solver, mangacolor.regions).
 
     refine="auto"  on when the user gave hints (the default)
-    refine="on"    always (without hints line art is still snapped to its regions)
+    refine="on"    always (without hints the network's colour is smoothed inside regions and along edges)
     refine="off"   the network's colour as it is
 
 Runs on the padded working-size prediction and returns the same shape, so composition
