@@ -28,8 +28,8 @@ from .compose import (
     working_size,
 )
 from .hints import Hint, rasterize
-from .refine import refine as solve
 from .refine import check_refine, wants_refine
+from .refine import refine as solve
 from .regions import fill_hints
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
