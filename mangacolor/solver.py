@@ -28,14 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import splu
 
 from .filters import box_mean, resize_plane
 
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each 8-neighbour pair once: right, down, two diagonals
 
 
-def _pairs(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+def neighbour_slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
     """Slices of the pixels r and of their neighbours s = r + (dy, dx) that both lie inside (h, w)."""
     xs = slice(max(0, -dx), w - max(0, dx))
     return (slice(0, h - dy), xs), (slice(dy, h), slice(xs.start + dx, xs.stop + dx))
@@ -70,28 +69,13 @@ def affinities(gray: np.ndarray, sigma2_floor: float = DEFAULT.sigma2_floor) -> 
     out = []
     for dy, dx in _OFFSETS:
         wt = np.zeros((h, w))
-        r, s = _pairs(h, w, dy, dx)
+        r, s = neighbour_slices(h, w, dy, dx)
         # as in Levin's code, exp(-d^2 / (0.6 var)); the variance is the mean of both ends' 3x3 windows,
         # so the weights are symmetric and the system can be solved by conjugate gradients
         s2 = np.maximum(0.3 * (var[r] + var[s]), sigma2_floor)
         wt[r] = np.exp(-((g[r] - g[s]) ** 2) / s2)
         out.append(((dy, dx), wt))
     return out
-
-
-def laplacian(gray: np.ndarray, sigma2_floor: float = DEFAULT.sigma2_floor) -> sparse.csr_matrix:
-    """(h, w) gray -> (hw, hw) symmetric graph Laplacian D - W of the Levin affinities."""
-    h, w = gray.shape
-    idx = np.arange(h * w).reshape(h, w)
-    rows, cols, vals = [], [], []
-    for (dy, dx), wt in affinities(gray, sigma2_floor):
-        r, s = _pairs(h, w, dy, dx)
-        rows.append(idx[r].ravel())
-        cols.append(idx[s].ravel())
-        vals.append(wt[r].ravel())
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    W = sparse.coo_matrix((np.r_[v, v], (np.r_[r, c], np.r_[c, r])), shape=(h * w, h * w)).tocsr()
-    return (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
 
 
 class GrayGuide:
@@ -134,7 +118,7 @@ class RegionGuide:
         out = []
         for dy, dx in _OFFSETS:
             wt = np.zeros((h, w))
-            r, s = _pairs(h, w, dy, dx)
+            r, s = neighbour_slices(h, w, dy, dx)
             a, b = self.labels[r], self.labels[s]
             wt[r] = np.where(a == b, 1.0, np.where(self.small[a] | self.small[b], self.leak, 0.0))
             out.append(((dy, dx), wt))
@@ -320,26 +304,3 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
         return inner.astype(np.float32)
     out = _cascade(RegionGuide(labels, cfg.region_leak, small), start, data, in_hinted, inner, cfg)
     return out.astype(np.float32)
-
-
-def solve_levin(gray: np.ndarray, hint: np.ndarray, mask: np.ndarray, sigma2_floor: float = DEFAULT.sigma2_floor) -> np.ndarray:
-    """Levin, Lischinski and Weiss 2004, exactly (sparse direct solve, no prior): (h, w) gray, (C, h, w)
-    hint * mask, (h, w) mask -> (C, h, w) with hint pixels fixed; zeros without hints. For evaluation:
-    at 256 px it takes about a second."""
-    h, w = gray.shape
-    fixed = (mask >= 1.0).ravel()
-    out = np.zeros(hint.shape, np.float32)
-    if not fixed.any():
-        return out
-    L = laplacian(gray, sigma2_floor)
-    free = ~fixed
-    A_ff = L[free][:, free].tocsc()
-    A_fk = L[free][:, fixed]
-    A_ff = A_ff + sparse.identity(A_ff.shape[0], format="csc") * 1e-9  # regions cut off by zero weights
-    lu = splu(A_ff)
-    for c in range(hint.shape[0]):
-        k = hint[c].ravel()[fixed].astype(np.float64)
-        full = np.empty(h * w)
-        full[fixed], full[free] = k, lu.solve(-(A_fk @ k))
-        out[c] = full.reshape(h, w)
-    return out

@@ -18,7 +18,8 @@ from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import colorize
 from mangacolor.refine import REFINE_MODES, check_refine, wants_refine
 from mangacolor.regions import majority_colours, segment
-from mangacolor.solver import SolverConfig, solve_chroma, solve_levin, solve_lineart
+from mangacolor.solver import SolverConfig, solve_chroma, solve_lineart
+from training.evaluate.levin import solve_levin
 
 H, W = 203, 317
 RED = (200, 60, 40)

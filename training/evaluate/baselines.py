@@ -17,7 +17,8 @@ import numpy as np
 from mangacolor.compose import compose
 from mangacolor.pipeline import Prepared, finish
 from mangacolor.regions import region_colours
-from mangacolor.solver import solve_levin
+
+from .levin import solve_levin
 
 
 def no_colour(page: np.ndarray) -> np.ndarray:
