@@ -51,7 +51,7 @@ $(DATA)/manifest.json:
 train-default: $(STAMP) $(DATA)/manifest.json  ## fetch + build the data, train/eval/export models/default (resumable)
 	$(BIN)/python -m training.recipe --data $(DATA)
 
-bench: $(STAMP)  ## all benchmarks (about 25 min on 2 cores) into bench/results/ and the README table
+bench: $(STAMP)  ## all benchmarks (about 25 min on 2 cores) into bench/results/ and docs/benchmarks.md
 	$(BIN)/python bench/train_throughput.py default --loader
 	$(BIN)/python bench/infer.py
 	$(BIN)/python bench/serve.py

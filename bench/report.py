@@ -1,4 +1,4 @@
-"""Render bench/results/*.json as the README's benchmark table (between the bench markers)."""
+"""Render bench/results/*.json as the benchmark table in docs/benchmarks.md (between the bench markers)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+TARGET = ROOT / "docs" / "benchmarks.md"
+MARKERS = re.compile(r"<!-- bench:start -->.*?<!-- bench:end -->", flags=re.S)
 
 
 def rows() -> list[tuple[str, str, str]]:
@@ -68,14 +70,19 @@ def rows() -> list[tuple[str, str, str]]:
     return out
 
 
-def main() -> int:
-    table = ["| what | figure | machine |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows()]
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+def render(text: str, table: list[str]) -> str:
+    """`text` with the table between its bench markers replaced; raises when the markers are missing."""
+    if not MARKERS.search(text):
+        raise ValueError("no <!-- bench:start --> ... <!-- bench:end --> markers to write the table between")
     block = "<!-- bench:start -->\n" + "\n".join(table) + "\n<!-- bench:end -->"
-    text = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", block, text, flags=re.S)
-    readme.write_text(text)
+    return MARKERS.sub(lambda _m: block, text)
+
+
+def main(argv=None) -> int:
+    table = ["| what | figure | machine |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows()]
+    TARGET.write_text(render(TARGET.read_text(), table))
     print("\n".join(table))
+    print(f"written to {TARGET.relative_to(ROOT)}")
     return 0
 
 
