@@ -29,6 +29,7 @@ from .clean import CleanConfig, UnionFind, check, colour_thumb, hamming_matrix, 
 from .sources import IMAGE_EXTS, Item, Source, list_items
 
 SPLITS = ("train", "val", "test")
+HOLDOUT_SPLIT = "characters"  # every item of a held-out source, never trained on
 MANIFEST_FORMAT = 1
 
 
@@ -39,6 +40,7 @@ class BuildConfig:
     split: tuple[float, float, float] = (0.7, 0.2, 0.1)
     seed: int = 0          # salt of the split hash: change it for another split
     workers: int = 0       # 0 = all cores
+    holdout: tuple[str, ...] = ()  # sources put whole into the HOLDOUT_SPLIT
     clean: CleanConfig = field(default_factory=CleanConfig)
 
 
@@ -137,6 +139,22 @@ def assign_split(group: str, seed: int, fractions: tuple[float, float, float]) -
     return "val" if u < fractions[0] + fractions[1] else "test"
 
 
+def split_records(kept: list[dict], cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
+    """Split every record; held-out sources go whole to HOLDOUT_SPLIT, and other records that share a
+    perceptual-hash group with them are dropped so that no near copy of a held-out picture is trained on."""
+    holdout = set(cfg.holdout)
+    held_groups = {r["group"] for r in kept if r["source"] in holdout}
+    out, dropped = [], []
+    for r in kept:
+        if r["source"] in holdout:
+            out.append(r | {"split": HOLDOUT_SPLIT})
+        elif r["group"] in held_groups:
+            dropped.append(r | {"dropped": f"near copy of a held-out picture (group {r['group']})"})
+        else:
+            out.append(r | {"split": assign_split(r["group"], cfg.seed, cfg.split)})
+    return out, dropped
+
+
 def manifest_hash(manifest: dict) -> str:
     """sha256 of the items (ids, splits, pixel hashes): identical data gives an identical hash."""
     body = json.dumps([(r["id"], r["split"], r["sha256"]) for r in manifest["items"]], sort_keys=True)
@@ -170,8 +188,11 @@ def build(sources: list[Source], cfg: BuildConfig, progress: bool = True) -> dic
             if r.get(k):
                 (out / r[k]).unlink(missing_ok=True)
     dropped += dups
-    for r in kept:
-        r["split"] = assign_split(r["group"], cfg.seed, cfg.split)
+    unknown = set(cfg.holdout) - {s.name for s in sources}
+    if unknown:
+        raise ValueError(f"held-out source(s) {sorted(unknown)} are not among the sources {[s.name for s in sources]}")
+    kept, leaks = split_records(kept, cfg)
+    dropped += leaks
     manifest = {
         "format": MANIFEST_FORMAT,
         "preprocessing_version": PREPROCESSING_VERSION,

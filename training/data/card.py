@@ -78,7 +78,9 @@ def _markdown(card: dict) -> str:
         "",
         f"Built {card['built']} by `mangacolor data build`. Kept {t['kept']} images, dropped {t['dropped']}.",
         f"Split by perceptual-hash group ({card['groups']['count']} groups, largest {card['groups']['largest']} images): "
-        f"train {t.get('train', 0)}, val {t.get('val', 0)}, test {t.get('test', 0)}.",
+        f"train {t.get('train', 0)}, val {t.get('val', 0)}, test {t.get('test', 0)}"
+        + (f"; held out whole as the characters split: {', '.join(card['config']['holdout'])} "
+           f"({t.get('characters', 0)} images, never trained on)." if card["config"].get("holdout") else "."),
         "",
         "## Sources and licences",
         "",
@@ -87,9 +89,11 @@ def _markdown(card: dict) -> str:
     ]
     for s in card["sources"]:
         lines.append(f"| {s['name']} | {s['kind']} | {s['license']} | {s['url']} | {s['attribution']} |")
-    lines += ["", "## Counts", "", "| source | train | val | test | with real line art |", "|---|---|---|---|---|"]
+    lines += ["", "## Counts", "", "| source | train | val | test | characters | with real line art |",
+              "|---|---|---|---|---|---|"]
     for name, c in card["counts"].items():
-        lines.append(f"| {name} | {c.get('train', 0)} | {c.get('val', 0)} | {c.get('test', 0)} | {c.get('paired', 0)} |")
+        lines.append(f"| {name} | {c.get('train', 0)} | {c.get('val', 0)} | {c.get('test', 0)} | {c.get('characters', 0)} "
+                     f"| {c.get('paired', 0)} |")
     lines += ["", "## Dropped", "", "| source | reason | count |", "|---|---|---|"]
     for name, c in card["dropped"].items():
         for reason, n in sorted(c.items(), key=lambda kv: -kv[1]):

@@ -14,8 +14,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                        description="Fetch a public illustration set through the package registries into RAW/NAME, "
                                    "with a source.json recording its licence. openmoji: hand-drawn colour + line-art "
                                    "pairs (CC BY-SA 4.0, needs npm). openclipart: colour clip art (public domain, "
-                                   "needs apt-get).")
-    f.add_argument("name", choices=["openmoji", "openclipart"])
+                                   "needs apt-get). Character art: wesnoth, naev, flare (painted portraits from Debian), "
+                                   "dicebear (drawn faces from npm, needs node); licences in fetch_art.py.")
+    f.add_argument("name", choices=["openmoji", "openclipart", "wesnoth", "naev", "flare", "dicebear"])
     f.add_argument("--raw", default="data/raw", help="folder for raw sources (default: %(default)s)")
     f.set_defaults(func=_fetch)
 
@@ -30,6 +31,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     b.add_argument("--license", default=None, help="licence of sources without a source.json")
     b.add_argument("--max-side", type=int, default=512, help="longest side of stored images (default: %(default)s)")
     b.add_argument("--seed", type=int, default=0, help="salt of the deterministic split (default: %(default)s)")
+    b.add_argument("--holdout", action="append", default=[], metavar="NAME",
+                   help="source kept whole out of training as the 'characters' split (repeatable)")
     b.add_argument("--workers", type=int, default=0, help="processes, 0 = all cores (default: %(default)s)")
     b.set_defaults(func=_build)
 
@@ -37,7 +40,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                        description="Draw one batch from the DataLoader and decode it back from the tensors: input, "
                                    "hints, mask, target per row; plus a histogram of every input and target plane.")
     s.add_argument("--data", default="data/datasets/default", help="dataset folder (default: %(default)s)")
-    s.add_argument("--split", default="train", choices=["train", "val", "test"])
+    s.add_argument("--split", default="train", choices=["train", "val", "test", "characters"])
     s.add_argument("-n", type=int, default=8, help="samples (default: %(default)s)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--crop", type=int, nargs=2, default=[256, 256], metavar=("H", "W"))
@@ -62,7 +65,8 @@ def _build(args) -> int:
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ValueError(f"two sources share a name: {names}; rename a folder or add a source.json")
-    cfg = BuildConfig(out=args.out, max_side=args.max_side, seed=args.seed, workers=args.workers)
+    cfg = BuildConfig(out=args.out, max_side=args.max_side, seed=args.seed, workers=args.workers,
+                      holdout=tuple(args.holdout))
     print(cfg)
     t = time.time()
     manifest = build(sources, cfg)

@@ -4,6 +4,8 @@
   black line-art SVG drawn by hand: real pairs. Both are rasterized with resvg.
 - openclipart: Debian's `openclipart-png` (public domain), colour clip art;
   line art and manga pages are synthesized from it by the loader.
+- wesnoth, naev, flare, dicebear: character art (painted portraits, drawn faces);
+  see fetch_art.py.
 
 Each lands in data/raw/<name>/ with a source.json that the builder and the
 dataset card read. Nothing here talks to anything but npm and apt.
@@ -20,6 +22,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
+
+from .fetch_art import ART_SOURCES, fetch_art
 
 SOURCES = {
     "openmoji": {
@@ -115,10 +119,13 @@ def _write_source(dest: Path, name: str, version: str) -> None:
 
 def fetch(name: str, raw_dir: str | Path = "data/raw") -> Path:
     """Fetch a named public source into raw_dir/<name>; returns its folder."""
-    if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; choose from {sorted(SOURCES)}")
+    if name not in SOURCES and name not in ART_SOURCES:
+        raise ValueError(f"unknown source {name!r}; choose from {sorted(SOURCES | ART_SOURCES)}")
     dest = Path(raw_dir) / name
     dest.mkdir(parents=True, exist_ok=True)
-    n = fetch_openmoji(dest) if name == "openmoji" else fetch_openclipart(dest)
+    if name in ART_SOURCES:
+        n = fetch_art(name, dest)
+    else:
+        n = fetch_openmoji(dest) if name == "openmoji" else fetch_openclipart(dest)
     print(f"{name}: {n} files in {dest}")
     return dest

@@ -15,7 +15,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                      "hints. Writes report.md, metrics.json, curve.png, kinds.png and worst.png.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoint folder, ensemble .json or ONNX model")
     p.add_argument("--data", default="data/datasets/default", help="dataset folder (default: %(default)s)")
-    p.add_argument("--split", default="val", choices=["val", "test"])
+    p.add_argument("--split", default="val", choices=["val", "test", "characters"])
     p.add_argument("--size", type=int, default=256, help="long side of evaluated pages (default: %(default)s)")
     p.add_argument("--limit", type=int, default=100, help="images of the split, 0 = all (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)

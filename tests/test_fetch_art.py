@@ -1,0 +1,69 @@
+"""Character-art sources without the network: path selection, shrinking with alpha, and the held-out split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training.data.build import HOLDOUT_SPLIT, BuildConfig, build, load_manifest
+from training.data.fetch_art import ART_SOURCES, DEB_ART, select, shrink
+from training.data.sources import read_source
+
+
+def test_portrait_selection_keeps_only_portraits():
+    paths = ["usr/share/games/wesnoth/1.16/data/core/images/portraits/elves/archer.png",
+             "usr/share/games/wesnoth/1.16/data/core/images/units/elves/archer.png",
+             "usr/share/games/wesnoth/1.16/data/core/images/terrain/grass.png",
+             "usr/share/naev/dat/gfx/portraits/neutral/unknown.png",
+             "usr/share/naev/dat/gfx/portraits/neutral/male1.png"]
+    wes = DEB_ART["wesnoth"]
+    assert select(paths, wes.include, wes.exclude) == [paths[0]]
+    naev = DEB_ART["naev"]
+    assert select(paths, naev.include, naev.exclude) == [paths[4]]
+
+
+def test_every_art_source_records_a_licence():
+    for name, meta in ART_SOURCES.items():
+        assert meta["name"] == name and meta["license"] and meta["url"] and meta["attribution"]
+
+
+def test_shrink_keeps_alpha_and_caps_the_long_side(tmp_path):
+    rgba = np.zeros((900, 600, 4), np.uint8)
+    rgba[200:700, 100:500] = (200, 40, 40, 255)  # opaque red figure on a transparent ground
+    Image.fromarray(rgba).save(tmp_path / "big.png")
+    shrink(tmp_path / "big.png", tmp_path / "out" / "big.png", max_side=512)
+    im = Image.open(tmp_path / "out" / "big.png")
+    assert im.size == (341, 512) and im.mode == "RGBA"
+
+
+def _source(root, name, colour, n=8):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    root.mkdir(parents=True)
+    for i in range(n):
+        a = np.full((96, 80, 4), 0, np.uint8)  # transparent ground: the builder puts it on white
+        y, x = rng.integers(5, 40, 2)
+        a[y:y + 40 + i * 3, x:x + 30, :3] = colour
+        a[y:y + 40 + i * 3, x:x + 30, 3] = 255
+        a[rng.integers(0, 96, 300), rng.integers(0, 80, 300)] = (*rng.integers(0, 255, 3), 255)
+        Image.fromarray(a).save(root / f"f{i}.png")
+    (root / "source.json").write_text(json.dumps({"name": name, "license": "CC0 (test)"}))
+    return read_source(root)
+
+
+def test_holdout_source_becomes_the_characters_split(tmp_path):
+    srcs = [_source(tmp_path / "a", "a", (30, 120, 200)), _source(tmp_path / "b", "b", (200, 60, 30))]
+    m = build(srcs, BuildConfig(out=str(tmp_path / "ds"), workers=1, holdout=("b",)), progress=False)
+    held = [r for r in m["items"] if r["source"] == "b"]
+    assert held and all(r["split"] == HOLDOUT_SPLIT for r in held)
+    assert all(r["split"] != HOLDOUT_SPLIT for r in m["items"] if r["source"] == "a")
+    img = np.asarray(Image.open(tmp_path / "ds" / held[0]["color"]))
+    assert img[0, 0].tolist() == [255, 255, 255]  # alpha composited on white
+    card = json.loads((tmp_path / "ds" / "card.json").read_text())
+    assert card["counts"]["b"][HOLDOUT_SPLIT] == len(held)
+    assert "characters split: b" in (tmp_path / "ds" / "card.md").read_text()
+    assert load_manifest(tmp_path / "ds")["config"]["holdout"] == ["b"]
+    with pytest.raises(ValueError, match="not among the sources"):
+        build(srcs, BuildConfig(out=str(tmp_path / "ds2"), workers=1, holdout=("c",)), progress=False)
