@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, save  # noqa: E402
-from mangacolor.compose import KINDS  # noqa: E402
+from mangacolor.contract import KINDS  # noqa: E402
 from mangacolor.kinds import detect_kind  # noqa: E402
 from training.data.build import load_manifest  # noqa: E402
 from training.evaluate.run import make_page, resize_long  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from mangacolor.refine import REFINE_MODES
+from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 
 from . import handlers
 
@@ -51,10 +51,10 @@ def build(backend) -> gr.Blocks:
                                             layers=gr.LayerOptions(allow_additional_layers=False),
                                             transforms=(), elem_id="editor", height=560)
                     with gr.Row():
-                        mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
-                        quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                        mode = gr.Radio(list(MODES), value="auto", label="Input kind")
+                        quality = gr.Radio(list(ROLES), value="fast", label="Quality")
                         refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
-                    work = gr.Slider(256, 1024, value=512, step=64, label="Working resolution (long side, px)")
+                    work = gr.Slider(256, 1024, value=WORK_SIZE, step=64, label="Working resolution (long side, px)")
                     button = gr.Button("Colour", variant="primary", elem_id="colour-button")
                 with gr.Column():
                     compare = gr.ImageSlider(label="Before / after", type="numpy", elem_id="compare")
@@ -72,8 +72,8 @@ def build(backend) -> gr.Blocks:
             files = gr.File(label="A .cbz/.zip chapter, or page images", file_count="multiple", type="filepath",
                             file_types=[".cbz", ".zip", "image"])
             with gr.Row():
-                c_mode = gr.Radio(["auto", "lineart", "grayscale", "screentone"], value="auto", label="Input kind")
-                c_quality = gr.Radio(["fast", "ensemble"], value="fast", label="Quality")
+                c_mode = gr.Radio(list(MODES), value="auto", label="Input kind")
+                c_quality = gr.Radio(list(ROLES), value="fast", label="Quality")
                 c_refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine")
                 skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
             c_button = gr.Button("Colour chapter", variant="primary")

@@ -8,7 +8,6 @@ the signature the chapter code uses too.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import threading
@@ -18,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mangacolor.hints import Hint, Point, hints_to_json, parse_hints, scale_hints
+from mangacolor.contract import WORK_SIZE, fit_hints, read_hint_set
+from mangacolor.hints import Hint, Point, hints_to_json
 from mangacolor.image_io import encode_png, load_image, to_rgb
 from serving.inference import Colorizer, Result
 
@@ -31,7 +31,7 @@ class RemoteBackend:
     def __init__(self, url: str, timeout: float = 300):
         self.url, self.timeout = url.rstrip("/"), timeout
 
-    def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None, work_size: int = 512,
+    def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None, work_size: int = WORK_SIZE,
                  skip_colored: bool = False, quality: str = "fast", refine: str = "auto") -> Result:
         import httpx
 
@@ -131,7 +131,7 @@ def draw_hints(size: tuple[int, int], hints: list[Hint]) -> np.ndarray:
 
 
 def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str = "fast",
-                  work_size: int = 512, refine: str = "auto") -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str]:
+                  work_size: int = WORK_SIZE, refine: str = "auto") -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str]:
     """Colour the page in the editor with its hints.
 
     Returns (result, (before, after) for the comparison slider, path of the full-size PNG, status line).
@@ -160,11 +160,8 @@ def load_hint_set(hint_file: str | None, editor: dict | None) -> dict:
     if not hint_file:
         raise ValueError("choose a hints .json file")
     page, _ = page_and_hints(editor)
-    text = Path(hint_file).read_text()
-    hints = parse_hints(text)
-    size = json.loads(text).get("size") if text.strip().startswith("{") else None
-    if size:
-        hints = scale_hints(hints, page.shape[1] / size[0], page.shape[0] / size[1])
+    hints, size = read_hint_set(Path(hint_file).read_text())
+    hints = fit_hints(hints, size, (page.shape[1], page.shape[0]))
     return {"background": page, "layers": [draw_hints((page.shape[1], page.shape[0]), hints)], "composite": None}
 
 

@@ -16,10 +16,9 @@ import numpy as np
 from PIL import Image
 
 from .color import AB_SCALE, f_to_rgb8, gray_levels, lightness_f, net_to_rgb, to_gray
+from .contract import KINDS, WORK_SIZE
 from .filters import resize_bands, resize_plane
 
-KINDS = ("lineart", "grayscale", "screentone")
-DEFAULT_WORK_SIZE = 512
 MULTIPLE = 16  # the U-Net halves the size 4 times
 _ROWS_PER_BAND = 64  # composition works in bands of rows small enough to stay in the CPU cache
 
@@ -42,7 +41,7 @@ def unpad(x: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return x[..., : hw[0], : hw[1]]
 
 
-def working_size(h: int, w: int, long_side: int = DEFAULT_WORK_SIZE) -> tuple[int, int]:
+def working_size(h: int, w: int, long_side: int = WORK_SIZE) -> tuple[int, int]:
     """(H, W) of the network input: long side `long_side`, aspect kept, never upscaled past it."""
     scale = long_side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))

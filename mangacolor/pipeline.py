@@ -5,7 +5,8 @@
         -> (H, W, 3) uint8
 
 `predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
-and returning (N,3,h,w) normalised Lab (with a `hint_fill` attribute when it wants its
+and returning (N,3,h,w) normalised Lab, or (N,4,h,w) with a confidence channel that the
+solver uses as its data weight (mangacolor.contract.split_prediction) (with a `hint_fill` attribute when it wants its
 hints spread over their regions, see mangacolor.regions): a torch module wrapper in evaluation,
 an ONNX Runtime session in serving. Same inputs, same numbers.
 """
@@ -18,8 +19,6 @@ from typing import Callable
 import numpy as np
 
 from .compose import (
-    DEFAULT_WORK_SIZE,
-    KINDS,
     MULTIPLE,
     compose,
     gray_input,
@@ -27,6 +26,7 @@ from .compose import (
     unpad,
     working_size,
 )
+from .contract import KINDS, WORK_SIZE, split_prediction
 from .hints import Hint, rasterize
 from .refine import check_refine, wants_refine
 from .refine import refine as solve
@@ -45,7 +45,7 @@ class Prepared:
     hw: tuple[int, int]  # (h, w) before padding
 
 
-def prepare(page: np.ndarray, hints: list[Hint], work_size: int = DEFAULT_WORK_SIZE, multiple: int = MULTIPLE,
+def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, multiple: int = MULTIPLE,
             fill: bool = False) -> Prepared:
     """Page + hints -> padded network inputs at the working size. `fill`: spread each hint over its
     region, for models trained with data.hint_fill (done before padding, so regions never join
@@ -77,9 +77,12 @@ def has_hints(p: Prepared) -> bool:
 
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
            confidence: np.ndarray | None = None) -> np.ndarray:
-    """(3, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
-    `refine_mode` asks for it (mangacolor.refine); confidence (h', w') where the model gives one."""
+    """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
+    `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
+    when it has one, or given here."""
     hw = prepared.hw
+    pred, own = split_prediction(pred)
+    confidence = own if confidence is None else confidence
     pred = unpad(pred, hw)
     if wants_refine(refine_mode, has_hints(prepared)):
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
@@ -88,7 +91,7 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
 
 
 def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,
-             work_size: int = DEFAULT_WORK_SIZE, refine: str = "auto") -> np.ndarray:
+             work_size: int = WORK_SIZE, refine: str = "auto") -> np.ndarray:
     """Colour one page with one model call; returns the input's exact size."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .contract import REFINE_MODES
 from .regions import LINE_THRESHOLD, segment
 from .solver import DEFAULT, SolverConfig, solve_chroma, solve_lineart
 
-REFINE_MODES = ("auto", "on", "off")
 DEFAULT_CONFIDENCE = 1.0  # for models that give no per-pixel confidence: trust them evenly
 
 

@@ -156,19 +156,22 @@ class Grid:
     def __init__(self, guide, data: np.ndarray):
         h, w = self.shape = guide.shape
         n = h * w
-        diags, offsets = [], []
+        diags: dict[int, np.ndarray] = {}  # offset -> diagonal; on grids 1 or 2 px wide two links share one
         degree = np.zeros(n, np.float32)
         for (dy, dx), wt in guide.links():
             o = dy * w + dx                                  # pixel r links to r + o
+            if o >= n:                                       # a 1-px-high grid: no pixel has this neighbour
+                continue
             flat = wt.ravel().astype(np.float32)
             degree += flat
             degree[o:] += flat[:n - o]
             upper = np.zeros(n, np.float32)
             upper[o:] = flat[:n - o]                          # DIA stores A[i, i + k] at column i + k
-            diags += [-upper, -flat]
-            offsets += [o, -o]
+            for k, d in ((o, upper), (-o, flat)):
+                diags[k] = diags.get(k, 0) - d
         self.diag = degree + data.ravel().astype(np.float32)
-        self.A = sparse.dia_matrix((np.stack([self.diag, *diags]), [0, *offsets]), shape=(n, n)).tocsr()
+        diags[0] = diags.get(0, 0) + self.diag
+        self.A = sparse.dia_matrix((np.stack(list(diags.values())), list(diags)), shape=(n, n)).tocsr()
 
     def apply(self, c: np.ndarray) -> np.ndarray:
         """(C, h, w) -> (C, h, w) A c."""

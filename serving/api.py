@@ -11,22 +11,20 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from fastapi import FastAPI
+from fastapi import FastAPI, Form
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.hints import HintError, parse_hints
 from mangacolor.image_io import ImageError, load_image
 from mangacolor.kinds import detect_kind
 from mangacolor.pipeline import Prepared, prepare
-from mangacolor.refine import REFINE_MODES
 
-from .inference import MODES
 from .runtime import ModelError
 
 log = logging.getLogger("mangacolor")
-QUALITIES = ("fast", "ensemble")
 MAX_FIELD = 1_000_000  # characters in a text field (hints JSON)
 
 
@@ -145,12 +143,18 @@ class Job:
     refine: str = "auto"
 
 
+def choice(default: str, choices: tuple[str, ...], why: str = ""):
+    """A form field with a fixed set of values, listed as an `enum` in the OpenAPI schema. Only listed: a value
+    outside it still reaches `check_params`, which answers 400 bad_parameter naming the choices."""
+    return Form(default, description=" | ".join(choices) + why, json_schema_extra={"enum": list(choices)})
+
+
 def check_params(mode: str, quality: str, model: str, refine: str = "auto") -> None:
     if refine not in REFINE_MODES:
         raise ApiError(400, "bad_parameter", f"refine must be one of {', '.join(REFINE_MODES)}, got {refine[:40]!r}")
     if mode not in MODES:
         raise ApiError(400, "bad_parameter", f"mode must be one of {', '.join(MODES)}, got {mode[:40]!r}")
-    if quality not in QUALITIES:
+    if quality not in ROLES:
         raise ApiError(400, "bad_parameter", f"quality must be fast or ensemble, got {quality[:40]!r}")
     if model:
         from .registry import model_dir
@@ -162,7 +166,7 @@ def check_params(mode: str, quality: str, model: str, refine: str = "auto") -> N
 
 
 def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, fill: bool = False,
-             work_size: int = 512, refine: str = "auto") -> Job:
+             work_size: int = WORK_SIZE, refine: str = "auto") -> Job:
     """Decode and check everything a client sent (runs in a worker thread: CPU-bound)."""
     try:
         page = load_image(data, max_pixels=max_pixels)

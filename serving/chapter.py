@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from mangacolor.hints import Hint, scale_hints
+from mangacolor.contract import WORK_SIZE, fit_hints
+from mangacolor.hints import Hint
 from mangacolor.image_io import ImageError, encode_png, load_image
 
 from .inference import Colorizer
@@ -61,15 +62,8 @@ def page_names(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return sorted(infos, key=lambda i: natural_key(i.filename))
 
 
-def fit_hints(hints: list[Hint] | None, hint_size, page_size) -> list[Hint] | None:
-    """A hint set saved on a page of `hint_size` (w, h), rescaled to a page of `page_size`."""
-    if not hints or not hint_size:
-        return hints
-    return scale_hints(hints, page_size[0] / hint_size[0], page_size[1] / hint_size[1])
-
-
 def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "auto", hints: list[Hint] | None = None,
-                     hint_size: tuple[int, int] | None = None, skip_colored: bool = True, work_size: int = 512,
+                     hint_size: tuple[int, int] | None = None, skip_colored: bool = True, work_size: int = WORK_SIZE,
                      progress: Callable[[int, int, str], None] | None = None, quality: str = "fast",
                      refine: str = "auto") -> ChapterReport:
     """Colour every page of `src` (CBZ/ZIP) into `dst` (CBZ); returns what happened to each page."""

@@ -9,12 +9,11 @@ is 1 when any page failed.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from tqdm import tqdm
 
-from mangacolor.refine import REFINE_MODES
+from mangacolor.contract import MODES, REFINE_MODES, WORK_SIZE
 
 ARCHIVES = (".cbz", ".zip")
 
@@ -25,12 +24,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default="models/default", help="exported model folder (default: %(default)s)")
     p.add_argument("--variant", default="", choices=["", "fp16", "int8"], help="model variant (default: fp32)")
-    p.add_argument("--mode", default="auto", choices=["auto", "lineart", "grayscale", "screentone"])
+    p.add_argument("--mode", default="auto", choices=MODES)
     p.add_argument("--hints", default=None, help="hints JSON (a saved hint set is rescaled to each page)")
     p.add_argument("--refine", default="auto", choices=REFINE_MODES,
                    help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints)")
     p.add_argument("--skip-colored", action="store_true", help="leave pages that are already in colour untouched")
-    p.add_argument("--work-size", type=int, default=512, help="long side the network sees (default: %(default)s)")
+    p.add_argument("--work-size", type=int, default=WORK_SIZE, help="long side the network sees (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run)
 
@@ -59,18 +58,15 @@ def expand(inputs: list[str], out: Path) -> list[tuple[str, Path, Path]]:
 
 
 def run(args) -> int:
-    from mangacolor.hints import parse_hints
+    from mangacolor.contract import fit_hints, read_hint_set
     from mangacolor.image_io import ImageError, load_image, save_png
 
-    from .chapter import ChapterError, colorize_chapter, fit_hints
+    from .chapter import ChapterError, colorize_chapter
     from .inference import Colorizer
 
     hints, hint_size = None, None
     if args.hints:
-        text = Path(args.hints).read_text()
-        hints = parse_hints(text)
-        data = json.loads(text)
-        hint_size = tuple(data["size"]) if isinstance(data, dict) and data.get("size") else None
+        hints, hint_size = read_hint_set(Path(args.hints).read_text())
     jobs = expand(args.inputs, Path(args.out))
     if not jobs:
         raise ValueError("no images or chapters found in the inputs")

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from mangacolor.compose import DEFAULT_WORK_SIZE, KINDS
+from mangacolor.contract import MODES, WORK_SIZE
 from mangacolor.hints import Hint
 from mangacolor.kinds import detect_kind, is_colored
 from mangacolor.pipeline import colorize as run_pipeline
@@ -20,7 +20,6 @@ from mangacolor.refine import check_refine
 
 from .runtime import OnnxColorizer, default_threads, load_model
 
-MODES = ("auto", *KINDS)
 MIN_WORK, MAX_WORK = 128, 1024
 
 
@@ -56,7 +55,7 @@ class Colorizer:
         return self.pick("fast")
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None,
-                 work_size: int = DEFAULT_WORK_SIZE, skip_colored: bool = False, quality: str = "fast",
+                 work_size: int = WORK_SIZE, skip_colored: bool = False, quality: str = "fast",
                  refine: str = "auto") -> Result:
         """Colour one page; `mode` auto detects line art / grayscale / screentone; `refine` runs the
         colour solver (auto: when there are hints; see mangacolor.refine)."""

@@ -6,7 +6,9 @@ import logging
 import threading
 import time
 
-from .registry import ROLES, model_dir, read_state, state_file
+from mangacolor.contract import ROLES
+
+from .registry import model_dir, read_state, state_file
 from .runtime import OnnxColorizer, load_model
 
 log = logging.getLogger("mangacolor")

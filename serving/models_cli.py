@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from mangacolor.contract import ROLES
+
 
 def configure_deploy(p: argparse.ArgumentParser) -> None:
     p.description = ("Validate an exported model folder (contract, metadata, a smoke run of every variant) and import "
                      "it into the BentoML model store. A corrupt or contract-breaking model is refused and nothing "
                      "changes. Add --promote to make it live at once.")
     p.add_argument("folder", help="exported model folder, e.g. models/mine")
-    p.add_argument("--role", choices=["fast", "ensemble"], default=None, help="default: ensemble for ensembles, else fast")
+    p.add_argument("--role", choices=ROLES, default=None, help="default: ensemble for ensembles, else fast")
     p.add_argument("--promote", action="store_true")
     p.set_defaults(func=_deploy)
 
@@ -19,13 +21,13 @@ def configure_deploy(p: argparse.ArgumentParser) -> None:
 def configure_promote(p: argparse.ArgumentParser) -> None:
     p.description = "Make a deployed model live; a running service switches to it without a restart."
     p.add_argument("tag", help="deployed model tag, e.g. mangacolor:mine-20261121-120000")
-    p.add_argument("--role", choices=["fast", "ensemble"], default=None)
+    p.add_argument("--role", choices=ROLES, default=None)
     p.set_defaults(func=_promote)
 
 
 def configure_rollback(p: argparse.ArgumentParser) -> None:
     p.description = "Return a role to the model that was live before the current one."
-    p.add_argument("--role", choices=["fast", "ensemble"], default="fast")
+    p.add_argument("--role", choices=ROLES, default="fast")
     p.set_defaults(func=_rollback)
 
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mangacolor.contract import ROLES
+
 from .runtime import MODEL_FILE, ModelError, load_model, model_file
 
 STORE_NAME = "mangacolor"
-ROLES = ("fast", "ensemble")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}:[a-z0-9][a-z0-9_.-]{0,127}$")
 MODEL_FILES = ("model.onnx", "model.fp16.onnx", "model.int8.onnx", "model_card.md", "card.json")
 

@@ -23,6 +23,7 @@ from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
 
@@ -31,6 +32,7 @@ from .api import (
     BodyLimit,
     JsonErrors,
     check_params,
+    choice,
     install_error_handlers,
     make_job,
     read_upload,
@@ -135,11 +137,11 @@ class MangaColor:
               responses={200: {"content": {"image/png": {}}, "description": "the page in colour, same size"}})
     async def colorize(self, image: UploadFile = File(..., description="PNG, JPEG, WebP, BMP or GIF"),
                        hints: str = Form("", description='JSON list: {"x","y","color","radius"?} or {"points","color","width"?}'),
-                       mode: str = Form("auto", description="auto | lineart | grayscale | screentone"),
-                       quality: str = Form("fast", description="fast | ensemble"),
+                       mode: str = choice("auto", MODES),
+                       quality: str = choice("fast", ROLES, ": the live model that answers"),
                        model: str = Form("", description="a deployed model tag (default: the live one)"),
-                       refine: str = Form("auto", description="auto | on | off: the colour solver makes hints land "
-                                                              "exactly and stops colour at lines (auto: when there are hints)"),
+                       refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and "
+                                                                  "stops colour at lines (auto: when there are hints)"),
                        ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
         check_params(mode, quality, model, refine)
@@ -149,7 +151,8 @@ class MangaColor:
         try:
             data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
             fill = await self._hint_fill(quality, model)
-            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill, 512, refine)
+            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill,
+                                     WORK_SIZE, refine)
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from mangacolor.color import net_to_rgb, to_gray
-from mangacolor.compose import KINDS
+from mangacolor.contract import KINDS
 from training.data.build import BuildConfig, build, load_manifest
 from training.data.clean import hamming_matrix
 from training.data.dataset import ColorizationDataset, DataConfig, make_loader

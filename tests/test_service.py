@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mangacolor.contract import MODES, REFINE_MODES, ROLES
 from tests.server import REPO, cli, wait_for
 
 
@@ -83,12 +84,20 @@ def test_models_metrics_and_openapi(server):
     assert any(d["live"] and d["tag"] == server.echo_tag for d in m["models"])
     assert m["serving"]["fast"]["provider"] in ("CPUExecutionProvider", "CUDAExecutionProvider")
     assert "bentoml" in httpx.get(f"{server.url}/metrics", timeout=10).text
-    spec = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
-    assert "/colorize" in spec["paths"] and "/models" in spec["paths"]
-    form = json.dumps(spec["paths"]["/colorize"]["post"]["requestBody"])
-    for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', form)):
-        form += json.dumps(spec["components"]["schemas"][ref])
-    assert '"refine"' in form and "auto | on | off" in form  # the field and its choices are documented
+    for doc in ("openapi.json", "docs.json"):  # FastAPI's schema, and BentoML's (which merges it in)
+        r = httpx.get(f"{server.url}/{doc}", timeout=10)
+        if doc == "docs.json" and r.status_code == 404:  # BentoML's new index page serves no docs.json
+            continue
+        spec = r.json()
+        assert "/colorize" in spec["paths"] and "/models" in spec["paths"]
+        form = json.dumps(spec["paths"]["/colorize"]["post"]["requestBody"])
+        fields = {}
+        for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', form)):
+            form += json.dumps(spec["components"]["schemas"][ref])
+            fields.update(spec["components"]["schemas"][ref].get("properties", {}))
+        assert "auto | on | off" in form, doc  # the field and its choices are documented
+        for name, choices in (("mode", MODES), ("quality", ROLES), ("refine", REFINE_MODES)):  # as enums too
+            assert fields[name]["enum"] == list(choices), (doc, name, fields.get(name))
     assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
 
 

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mangacolor.color import rgb_to_lab
-from mangacolor.compose import KINDS
+from mangacolor.contract import KINDS, REFINE_MODES
 from mangacolor.hints import Point, rasterize
 from mangacolor.pipeline import colorize
-from mangacolor.refine import REFINE_MODES, check_refine, wants_refine
+from mangacolor.refine import check_refine, refine, wants_refine
 from mangacolor.regions import majority_colours, segment
 from mangacolor.solver import SolverConfig, solve_chroma, solve_lineart
 from training.evaluate.levin import solve_levin
@@ -368,3 +368,17 @@ def test_fill_hints_spreads_a_hint_over_its_region_only():
     assert np.array_equal(again[0], fh) and np.array_equal(again[1], fm)
     bh, bm = fill_hints(np.stack([x, x]), np.stack([hint, 0 * hint]), np.stack([mask, 0 * mask]))  # batched
     assert np.array_equal(bh[0], fh) and bm[1].max() == 0
+
+
+@pytest.mark.parametrize("hw", [(7, 1), (5, 2), (1, 9), (1, 1)])
+@pytest.mark.parametrize("kind", ["grayscale", "lineart"])
+def test_solver_on_pages_one_or_two_pixels_wide(hw, kind):
+    # such grids make two neighbour links share one diagonal of the sparse matrix (found by the fuzz test)
+    h, w = hw
+    rng = np.random.default_rng(0)
+    x = rng.random((1, h, w), dtype=np.float32)
+    pred = rng.random((3, h, w), dtype=np.float32)
+    hint, mask = np.zeros((3, h, w), np.float32), np.zeros((1, h, w), np.float32)
+    hint[:, 0, 0], mask[0, 0, 0] = (0.5, 0.3, -0.2), 1.0
+    out = refine(x, pred, hint, mask, kind, None)
+    assert out.shape == (3, h, w) and np.isfinite(out).all()

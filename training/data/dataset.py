@@ -24,7 +24,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from mangacolor.color import rgb_to_net, to_gray
-from mangacolor.compose import KINDS
+from mangacolor.contract import KINDS
 from mangacolor.hints import rasterize
 from mangacolor.regions import fill_hints
 

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mangacolor.color import net_to_rgb, to_uint8
-from mangacolor.compose import KINDS
+from mangacolor.contract import KINDS
 
 
 def decode_sample(x: np.ndarray, hint: np.ndarray, mask: np.ndarray, target: np.ndarray) -> list[np.ndarray]:
