@@ -82,16 +82,24 @@ DICEBEAR_META = {
 ART_SOURCES = {name: {"name": name, "kind": "color"} | art.meta for name, art in DEB_ART.items()}
 ART_SOURCES["dicebear"] = {"name": "dicebear", "kind": "color"} | DICEBEAR_META
 
+# Faces of one style share a layout: rendered as they come, their perceptual hashes chain into a
+# single split group of thousands. A per-seed scale, shift, tilt, flip and backdrop breaks the chain.
 _RENDER_JS = """// node render.mjs OUTDIR N style...: N seeded SVG avatars per DiceBear style
 import { createAvatar } from '@dicebear/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 const [out, n, ...styles] = process.argv.slice(2);
+const BG = ['b6e3f4', 'c0aede', 'd1d4f9', 'ffd5dc', 'ffdfbf', 'c1f0c1', 'f4e1b6', 'e0e0e0'];
 for (const style of styles) {
   const mod = await import(`@dicebear/${style}`);
   mkdirSync(`${out}/${style}`, { recursive: true });
   for (let i = 0; i < Number(n); i++) {
-    const svg = createAvatar(mod, { seed: `${style}-${i}`, size: 512 }).toString();
-    writeFileSync(`${out}/${style}/${String(i).padStart(5, '0')}.svg`, svg);
+    let h = 2166136261;  // FNV-1a of the seed: the variation is reproducible
+    for (const c of `${style}-${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+    const r = (k) => ((h >>> k) & 255) / 255;
+    const opts = { seed: `${style}-${i}`, size: 512, flip: r(0) < 0.5, scale: Math.round(70 + 50 * r(8)),
+                   translateX: Math.round(-15 + 30 * r(16)), translateY: Math.round(-10 + 25 * r(24)),
+                   rotate: Math.round(-12 + 24 * r(4)), backgroundColor: [r(12) < 0.3 ? 'ffffff' : BG[i % BG.length]] };
+    writeFileSync(`${out}/${style}/${String(i).padStart(5, '0')}.svg`, createAvatar(mod, opts).toString());
   }
 }
 """
