@@ -53,12 +53,17 @@ def build(args) -> torch.nn.Module:
 
 def quantize(fp32: Path, dst: Path, shapes) -> None:
     """INT8 variant calibrated on synthetic pages (the bench must not need a dataset)."""
+    import onnxruntime as ort
+
+    from mangacolor.abbins import no_global_hints
     from training.export import quantize_qdq
 
     rng = np.random.default_rng(0)
+    names = {i.name for i in ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]).get_inputs()}
+    extra = {"glob": no_global_hints()} if "glob" in names else {}  # models with global hints: none given
     quantize_qdq(fp32, dst, [{"x": (rng.random((1, 1, h, w)) > 0.1).astype(np.float32),
                               "hint": np.zeros((1, 3, h, w), np.float32), "mask": np.zeros((1, 1, h, w), np.float32)}
-                             for h, w in shapes])
+                             | extra for h, w in shapes])
 
 
 def main(argv: list[str] | None = None) -> int:

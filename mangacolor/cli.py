@@ -17,6 +17,7 @@ COMMANDS = {
     "sanity": ("training.sanity", "pre-training checks: init loss, baseline, overfit, batch independence"),
     "lr-find": ("training.lr_find", "exponential learning-rate sweep with a plot and a suggestion"),
     "eval": ("training.evaluate.cli", "score models against baselines per input kind and hint count"),
+    "temperature": ("training.evaluate.temperature", "tune the colour head's decoding temperature on validation"),
     "search": ("training.search", "random hyperparameter search (Optuna): coarse short runs, then longer fine runs"),
     "ensemble": ("training.ensemble_cli", "write an ensemble manifest from runs or snapshots"),
     "distill": ("training.ensemble_cli:configure_distill", "train one fast student to match an ensemble"),

@@ -81,7 +81,7 @@ def validate(folder: Path) -> dict:
         x = rng.random((1, 1, h, w), dtype=np.float32)
         z3, z1 = np.zeros((1, 3, h, w), np.float32), np.zeros((1, 1, h, w), np.float32)
         out = fp32(x, z3, z1)
-        if out.shape != (1, 3, h, w) or not np.isfinite(out).all():
+        if out.shape != (1, 4 if fp32.gives_confidence else 3, h, w) or not np.isfinite(out).all():
             raise ModelError(f"smoke run on a {h}x{w} input gave shape {out.shape} or non-finite values")
         ref[(h, w)] = (x, z3, z1, out)
     for variant in ("fp16", "int8"):

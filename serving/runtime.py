@@ -1,7 +1,7 @@
 """ONNX Runtime sessions for exported colorizers (numpy + onnxruntime, no torch).
 
 `load_model(folder)` gives an `OnnxColorizer`: a callable with the network's
-numpy signature (x, hint, mask) -> (N, 3, h, w), its metadata, and the provider
+numpy signature (x, hint, mask) -> (N, 3 or 4, h, w) (Lab, plus confidence for the bins head), its metadata, and the provider
 it really runs on. CUDA is asked for only where it can work: onnxruntime-gpu
 lists CUDA even on machines without a GPU, and a session that asks for it there
 logs an error and silently falls back to CPU.
@@ -21,6 +21,8 @@ import numpy as np
 MODEL_FILE = "model.onnx"
 INPUTS = ("x", "hint", "mask")
 OUTPUT = "lab"
+GLOBAL_INPUT = "glob"              # optional (models with global hints): (N, D), see mangacolor.abbins
+CONFIDENCE_OUTPUT = "confidence"   # optional (models with the bins head): (N, 1, H, W)
 
 
 class ModelError(ValueError):
@@ -103,10 +105,30 @@ class OnnxColorizer:
     def provider(self) -> str:
         return self.session.get_providers()[0]
 
-    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    @property
+    def takes_global_hints(self) -> bool:
+        return any(i.name == GLOBAL_INPUT for i in self.session.get_inputs())
+
+    @property
+    def gives_confidence(self) -> bool:
+        return any(o.name == CONFIDENCE_OUTPUT for o in self.session.get_outputs())
+
+    def feed(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> dict:
+        """Input name -> array; global hints default to none (flag 0) for models that take them."""
         feed = {"x": x.astype(np.float32, copy=False), "hint": hint.astype(np.float32, copy=False),
                 "mask": mask.astype(np.float32, copy=False)}
-        return self.session.run([OUTPUT], feed)[0]
+        if self.takes_global_hints:
+            from mangacolor.abbins import no_global_hints
+
+            feed[GLOBAL_INPUT] = no_global_hints(len(x)) if glob is None else glob.astype(np.float32, copy=False)
+        return feed
+
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
+        """-> (N, 3, H, W) normalised Lab, or (N, 4, H, W) with the confidence channel when the model gives one."""
+        feed = self.feed(x, hint, mask, glob)
+        if not self.gives_confidence:
+            return self.session.run([OUTPUT], feed)[0]
+        return np.concatenate(self.session.run([OUTPUT, CONFIDENCE_OUTPUT], feed), axis=1)
 
     def warm_up(self, hw: tuple[int, int] = (64, 48), batch: int = 1) -> None:
         """One call on blank inputs. At the largest (batch, canvas) a server will see, this also grows
@@ -134,8 +156,13 @@ def check_contract(session, metadata: dict) -> None:
 
     ins = {i.name: i.shape for i in session.get_inputs()}
     outs = {o.name: o.shape for o in session.get_outputs()}
-    if set(ins) != set(INPUTS) or OUTPUT not in outs:
+    if set(ins) - {GLOBAL_INPUT} != set(INPUTS) or OUTPUT not in outs:
         raise ModelError(f"model inputs {sorted(ins)} / outputs {sorted(outs)}; expected inputs {INPUTS} and output {OUTPUT!r}")
+    if GLOBAL_INPUT in ins:
+        from mangacolor.abbins import global_dim
+
+        if ins[GLOBAL_INPUT][1] != global_dim():
+            raise ModelError(f"input {GLOBAL_INPUT} has {ins[GLOBAL_INPUT][1]} values, this code makes {global_dim()}")
     for name, ch in (("x", 1), ("hint", 3), ("mask", 1)):
         if ins[name][1] != ch:
             raise ModelError(f"input {name} has {ins[name][1]} channels, expected {ch}")

@@ -194,18 +194,26 @@ def test_search_three_trials_writes_best_config(dataset_dir, tmp_path):
 
 
 def test_distill_matches_the_teacher(tiny_runs, dataset_dir, tmp_path):
+    """With teacher_weight 1 the student's targets are the teacher's: its bin distribution for the
+    cross-entropy, its Lab for the regression."""
     from training.config import load_config
+    from training.models import bins_head
     from training.train import Trainer
 
     ens = tmp_path / "ens.json"
     assert main(["ensemble", *map(str, tiny_runs), "--out", str(ens)]) == 0
-    cfg = load_config("tiny", [f"--data.root={dataset_dir}", f"--train.run_dir={tmp_path / 's'}", f"--train.teacher={ens}"])
+    cfg = load_config("tiny", [f"--data.root={dataset_dir}", f"--train.run_dir={tmp_path / 's'}", f"--train.teacher={ens}",
+                               "--train.global_hints_p=0"])
     tr = Trainer(cfg)
     b = next(iter(tr.loader(0, 0)))
-    pred = tr.model(b["x"], b["hint"], b["mask"])
+    loss, _ = tr.objective(tr.model, tr.model, b)
     with torch.no_grad():
-        soft = tr.teacher(b["x"], b["hint"], b["mask"])
-    assert torch.allclose(tr._reconstruction(pred, b), (pred - soft).abs().mean())
+        t = tr.teacher(b["x"], b["hint"], b["mask"], None, parts=True)
+        s = tr.model(b["x"], b["hint"], b["mask"], None, parts=True)
+        want = bins_head.classification_loss(s["logits"], b["target"][:, 1:], tr.model.bins,
+                                             bins_head.rebalance_weights(tr.model.prior),
+                                             soft=torch.softmax(t["logits"], 1)) + (s["lab_refine"] - t["lab"]).abs().mean()
+    assert torch.allclose(loss.detach(), want, atol=1e-5)
     assert main(["distill", str(ens), "tiny", f"--data.root={dataset_dir}", f"--train.run_dir={tmp_path / 'cli'}"]) == 0
     assert (tmp_path / "cli/best/model.safetensors").is_file()
 

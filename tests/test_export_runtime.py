@@ -44,11 +44,18 @@ def test_dynamic_shapes_match_pytorch(exported, tiny_runs, shape):
 
     n, h, w = shape
     x, hint, mask = export_mod._inputs(n, h, w, seed=5)
-    got = runtime.load_model(exported, device="cpu")(x, hint, mask)
+    onnx_model = runtime.load_model(exported, device="cpu")
+    assert onnx_model.gives_confidence and onnx_model.takes_global_hints  # the tiny config has the bins head
     model, _ = load_model(tiny_runs[0] / "best")
-    with torch.no_grad():
-        want = model.eval()(*(torch.from_numpy(a) for a in (x, hint, mask))).numpy()
-    assert got.shape == (n, 3, h, w) and np.abs(got - want).max() <= 1e-4
+    glob = export_mod.Graph(model).example(n, h, w, seed=5)["glob"]  # a reference's colours
+    for g in (None, glob):
+        got = onnx_model(x, hint, mask, g)
+        with torch.no_grad():
+            parts = model.eval()(*(torch.from_numpy(a) for a in (x, hint, mask)),
+                                 None if g is None else torch.from_numpy(g), parts=True)
+        want = torch.cat([parts["lab"], parts["confidence"]], 1).numpy()
+        assert got.shape == (n, 4, h, w) and np.abs(got - want).max() <= 1e-4
+        assert 0 <= got[:, 3].min() and got[:, 3].max() <= 1
 
 
 def test_ensemble_exports_as_one_graph(tiny_runs, tmp_path):
@@ -61,9 +68,8 @@ def test_ensemble_exports_as_one_graph(tiny_runs, tmp_path):
     m = runtime.load_model(out, device="cpu")
     assert m.metadata["kind"] == "ensemble" and m.metadata["members"] == 3
     x, hint, mask = export_mod._inputs(2, 45, 38, seed=9)
-    with torch.no_grad():
-        want = load_predictor(ens).module(*(torch.from_numpy(a) for a in (x, hint, mask))).numpy()
-    assert np.abs(m(x, hint, mask) - want).max() <= 1e-4
+    want = load_predictor(ens)(x, hint, mask)  # Lab + the confidence of the members' mixed distribution
+    assert want.shape == (2, 4, 45, 38) and np.abs(m(x, hint, mask) - want).max() <= 1e-4
 
 
 def test_int8_refused_when_it_loses_too_much(tiny_runs, tmp_path, monkeypatch):

@@ -65,6 +65,7 @@ class TrainConfig:
     early_stop_patience: int = 0  # validations without improvement before stopping; 0 = off
     teacher: str = ""             # ensemble manifest or checkpoint to distill from (`mangacolor distill`)
     teacher_weight: float = 1.0   # loss = w * L1(student, teacher) + (1 - w) * L1(student, ground truth)
+    global_hints_p: float = 0.25  # model.global_hints: share of samples given their target's global hints
     init_from: str = ""           # checkpoint to start from (transfer learning)
     freeze: str = "none"          # "none" | "encoder" (with init_from)
     progress: bool = True

@@ -47,33 +47,75 @@ def _inputs(n: int, h: int, w: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     return x, hint, mask
 
 
+class Graph(torch.nn.Module):
+    """What the ONNX file computes. Every model: inputs x, hint, mask -> output lab. The bins head
+    adds an output `confidence` (N, 1, H, W) and, with global hints, an input `glob` (N, D)."""
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+        self.bins = getattr(module, "has_bins", False)
+        self.glob = self.bins and _takes_glob(module)
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["x", "hint", "mask", *(["glob"] if self.glob else [])]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["lab", *(["confidence"] if self.bins else [])]
+
+    def forward(self, x, hint, mask, glob=None):
+        if not self.bins:
+            return self.module(x, hint, mask)
+        parts = self.module(x, hint, mask, glob, parts=True)
+        return parts["lab"], parts["confidence"]
+
+    def example(self, n: int, h: int, w: int, seed: int = 0) -> dict[str, np.ndarray]:
+        feed = dict(zip(("x", "hint", "mask"), _inputs(n, h, w, seed)))
+        if self.glob:
+            from mangacolor.abbins import global_dim
+
+            g = np.random.default_rng(seed).dirichlet(np.ones(global_dim() - 2), n).astype(np.float32)
+            feed["glob"] = np.concatenate([g, np.full((n, 1), 0.2, np.float32), np.ones((n, 1), np.float32)], 1)
+        return feed
+
+
+def _takes_glob(module) -> bool:
+    members = getattr(module, "members", [module])
+    return all(m.cfg.global_hints for m in members)
+
+
 def export_onnx(module: torch.nn.Module, path: Path) -> None:
-    module = module.eval().float().cpu()
-    args = tuple(torch.from_numpy(a) for a in _inputs(1, 64, 48))
-    dyn = {"x": {0: "n", 2: "h", 3: "w"}, "hint": {0: "n", 2: "h", 3: "w"},
-           "mask": {0: "n", 2: "h", 3: "w"}, "lab": {0: "n", 2: "h", 3: "w"}}
+    graph = Graph(module.eval().float().cpu())
+    args = tuple(torch.from_numpy(a) for a in graph.example(1, 64, 48).values())
+    dyn = {n: {0: "n", 2: "h", 3: "w"} for n in ("x", "hint", "mask", *graph.output_names)} | {"glob": {0: "n"}}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter deprecation and constant-folding tracer notes
-        torch.onnx.export(module, args, str(path), input_names=["x", "hint", "mask"], output_names=["lab"],
-                          dynamic_axes=dyn, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(graph, args, str(path), input_names=graph.input_names, output_names=graph.output_names,
+                          dynamic_axes={k: v for k, v in dyn.items() if k in graph.input_names + graph.output_names},
+                          opset_version=OPSET, dynamo=False)
     if any(path.parent.glob("*.data")):
         raise ExportError("the exporter wrote external weight data; weights must be inline")
 
 
 def parity(path: Path, module: torch.nn.Module) -> float:
-    """Max abs error between ONNX Runtime (CPU) and PyTorch over PARITY_SHAPES."""
+    """Max abs error between ONNX Runtime (CPU) and PyTorch over PARITY_SHAPES (every output)."""
     from serving.runtime import make_session
 
     sess = make_session(path, "cpu")
+    graph = Graph(module.eval().float().cpu())
     worst = 0.0
     for i, (n, h, w) in enumerate(PARITY_SHAPES):
-        x, hint, mask = _inputs(n, h, w, seed=i + 1)
-        got = sess.run(["lab"], {"x": x, "hint": hint, "mask": mask})[0]
+        feed = graph.example(n, h, w, seed=i + 1)
+        got = sess.run(graph.output_names, feed)
         with torch.no_grad():
-            want = module(*(torch.from_numpy(a) for a in (x, hint, mask))).numpy()
-        if got.shape != want.shape:
-            raise ExportError(f"ONNX output {got.shape} != PyTorch {want.shape} for input {(n, 1, h, w)}")
-        worst = max(worst, float(np.abs(got - want).max()))
+            want = graph(*(torch.from_numpy(a) for a in feed.values()))
+        want = [t.numpy() for t in (want if isinstance(want, tuple) else (want,))]
+        for g, t in zip(got, want):
+            if g.shape != t.shape:
+                raise ExportError(f"ONNX output {g.shape} != PyTorch {t.shape} for input {(n, 1, h, w)}")
+            worst = max(worst, float(np.abs(g - t).max()))
     return worst
 
 
@@ -151,7 +193,8 @@ def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
     pre.unlink()
 
 
-def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill: bool = False) -> None:
+def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill: bool = False,
+                   glob: bool = False) -> None:
     """INT8 variant calibrated on `n` validation pages of every input kind, prepared as the runtime prepares them."""
     from PIL import Image
 
@@ -169,6 +212,10 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill
         kind = ("lineart", "grayscale", "screentone")[i % 3]
         p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size, fill=fill)
         feeds.append({"x": p.x, "hint": p.hint, "mask": p.mask})
+    if glob:  # calibrate with no reference, as most pages come
+        from mangacolor.abbins import no_global_hints
+
+        feeds = [f | {"glob": no_global_hints()} for f in feeds]
     quantize_qdq(src, dst, feeds)
 
 
@@ -181,6 +228,9 @@ def contract(name: str, info: dict, metrics: dict | None) -> dict:
                                "mask": "[N,1,H,W] 1 where hinted" + (
                                    ", 0.5 where spread (the runtime spreads hints: hint_fill)" if info["hint_fill"] else ""),
                                "lab": "[N,3,H,W] normalised Lab",
+                               **({"glob": "[N,D] optional global hints (mangacolor.abbins), zeros = none",
+                                   "confidence": "[N,1,H,W] in [0,1], the solver's data weight"}
+                                  if any(c.get("head") == "bins" for c in info["model_configs"]) else {}),
                                "min_side": 2 ** max(c["depth"] for c in info["model_configs"])},
             "metrics": metrics or {}, **info}
 
@@ -214,7 +264,8 @@ def make_variants(fp32: Path, meta: dict, variants: tuple[str, ...], root: str, 
         paths["fp16"] = f16
     if "int8" in variants and can_calibrate:
         i8 = fp32.with_name("model.int8.onnx")
-        calibrate_int8(fp32, i8, root, calib, size, fill=fill)
+        calibrate_int8(fp32, i8, root, calib, size, fill=fill,
+                       glob=any(c.get("global_hints") for c in meta["model_configs"]))
         set_metadata(i8, meta | {"variant": "int8"})
         paths["int8"] = i8
     elif "int8" in variants:

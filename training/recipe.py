@@ -5,8 +5,9 @@
 1. sanity and lr-find on the recipe config (results go into the model card);
 2. a short search, then K ensemble members with the best config (different seeds), each
    trained in the profile's learning-rate cycles;
-3. distill the ensemble into a student that starts from member 0; evaluate members, ensemble and student on the
-   test split next to every baseline;
+3. distill the ensemble into a student that starts from member 0; tune the colour head's decoding
+   temperature of both on validation; evaluate members, ensemble and student on the test split and
+   on the held-out characters split next to every baseline;
 4. export: the student (fp32, fp16, INT8) to models/default, the ensemble (fp32) to
    models/default-ensemble, each with its card, the evaluation report and the
    training curves.
@@ -41,6 +42,9 @@ class Profile:
     student_steps: int
     members: int = 3
     eval_limit: int = 150
+    # Member i adds member_overrides[i % len]: different architectures on top of different seeds
+    # (data order, initialisation), so the members err in different places and averaging helps.
+    member_overrides: tuple[tuple[str, ...], ...] = ((), ("--model.name=resunet",))
 
     def __post_init__(self):
         if not self.member_cycles or list(self.member_cycles) != sorted(set(self.member_cycles)):
@@ -48,10 +52,10 @@ class Profile:
 
 
 PROFILES = {
-    # CPU: a narrower net on smaller crops, so the whole recipe fits in about 85 minutes on 2 cores
+    # CPU: a narrower net on smaller crops and short runs, so the whole recipe fits in about 80 minutes on 2 cores
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
-                   search_trials=4, search_steps=60, fine_trials=1, fine_steps=150,
-                   member_cycles=(600, 1800), student_steps=600, eval_limit=60),
+                   search_trials=3, search_steps=40, fine_trials=1, fine_steps=100,
+                   member_cycles=(800,), student_steps=400, eval_limit=60),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, fine_trials=4, fine_steps=1500,
                    member_cycles=(6000,), student_steps=6000, eval_limit=0),
@@ -74,7 +78,7 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     base = ("default", f"--data.root={data}", *prof.overrides)
     best = str(out / "search" / "best.yaml")
     steps = [
-        Step("sanity", "sanity.json", ("sanity", *base, "--overfit-steps", "200", "--baseline-steps", "30",
+        Step("sanity", "sanity.json", ("sanity", *base, "--overfit-steps", "300", "--baseline-steps", "30",
                                        "--json", str(out / "sanity.json"))),
         Step("lr-find", "lr_find/lr_find.json", ("lr-find", *base, "--steps", "80", "--out", str(out / "lr_find"))),
         Step("search", "search/best.yaml", ("search", *base, "--trials", str(prof.search_trials), "--steps",
@@ -88,8 +92,10 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
             steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
                               ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
                                "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                               "--train.early_stop_patience=0"), touch=True, resume=str(run)))
-    ens, student, report = out / "ensemble.json", out / "student", out / "eval_test"
+                               "--train.early_stop_patience=0", *prof.member_overrides[seed % len(prof.member_overrides)]),
+                              touch=True, resume=str(run)))
+    ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
+    tune = ("--data", data, "--split", "val", "--limit", "24")
     every = max(50, prof.student_steps // 8)
     steps += [
         Step("ensemble", "ensemble.json", ("ensemble", *map(str, members), "--rule", "mean", "--out", str(ens))),
@@ -100,6 +106,17 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                          "--train.progress=false", f"--train.val_every={every}",
                                          f"--train.ckpt_every={every}", "--train.early_stop_patience=0"),
              touch=True, resume=str(student)),
+        # the colour head's decoding temperature, tuned on validation and written into the checkpoints
+        Step("temperature ensemble", "temperature_ensemble.json",
+             ("temperature", str(ens), *tune, "--out", str(out / "temperature_ensemble.json"))),
+        Step("temperature student", "temperature_student.json",
+             ("temperature", str(student / "best"), *tune, "--out", str(out / "temperature_student.json"))),
+    ]
+    if has_split(data, "characters"):  # the held-out source of drawn characters (data build --holdout)
+        steps.append(Step("eval characters", "eval_characters/metrics.json",
+                          ("eval", str(ens), str(student / "best"), "--with-members", "--data", data, "--split",
+                           "characters", "--limit", str(prof.eval_limit), "--size", "256", "--out", str(chars))))
+    steps += [
         Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--with-members", "--data", data,
                                                 "--split", "test", "--limit", str(prof.eval_limit), "--size", "256",
                                                 "--out", str(report))),
@@ -111,6 +128,11 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                                        str(report / "metrics.json"), "--data", data), touch=True),
     ]
     return steps
+
+
+def has_split(data: str, split: str) -> bool:
+    f = Path(data) / "manifest.json"
+    return f.is_file() and any(r["split"] == split for r in json.loads(f.read_text())["items"])
 
 
 def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:
@@ -222,6 +244,12 @@ def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
         ev.mkdir(exist_ok=True)
         for f in ("report.md", "metrics.json", "curve.png", "kinds.png", "worst.png"):
             shutil.copy(report / f, ev / f)
+        chars = out / "eval_characters"
+        if chars.is_dir():  # datasets built without a characters split have none
+            shutil.copytree(chars, ev / "characters", dirs_exist_ok=True)
+        for f in ("temperature_ensemble.json", "temperature_student.json"):
+            if (out / f).is_file():
+                shutil.copy(out / f, ev / f)
         for f in ("sanity.json", "recipe_times.json"):
             shutil.copy(out / f, ev / f)
         shutil.copy(out / "lr_find" / "lr_find.png", ev / "lr_find.png")

@@ -39,6 +39,7 @@ from training.data.dataset import ColorizationDataset, seed_worker
 from training.data.sampler import EpochBatchSampler
 from training.models import build_generator
 from training.models.critic import PatchCritic
+from training.objective import Objective, measure_prior
 from training.setup import (
     amp_dtype,
     autocast,
@@ -104,9 +105,13 @@ class Trainer:
                                  f"set --data.hint_fill={str(teacher.hint_fill).lower()} for the student")
             self.teacher = teacher.module.requires_grad_(False)
 
+        self.objective = Objective(cfg, self.teacher)
         self.step, self.best, self.bad_vals = 0, math.inf, 0
         if resume:
             self._resume()
+        if cfg.model.head == "bins" and not t.init_from and self.step == 0:
+            with torch.no_grad():  # class rebalancing needs the data's colour prior; it travels in the checkpoint
+                self.model.prior.copy_(measure_prior(self.train_ds, seed=t.seed).to(self.device))
         self.writer = SummaryWriter(str(self.run_dir / "tb")) if self.dist.main else None
         self.val_fixed = self._fixed_val_batch()
 
@@ -184,8 +189,7 @@ class Trainer:
             sync = i == n_micro - 1 or self.dist.world == 1
             ctx = self.net.no_sync() if not sync else nullcontext()
             with ctx, autocast(self.device, self.amp):
-                pred = self.net(mb["x"], mb["hint"], mb["mask"])
-                loss = self._reconstruction(pred, mb)
+                loss, pred = self.objective(self.net, self.model, mb)
                 if self.critic is not None:
                     loss = loss + cfg.gan.weight * losses.generator_adv_loss(cfg.gan.loss, self.critic(mb["x"], pred.float()))
             if not torch.isfinite(loss):
@@ -209,15 +213,6 @@ class Trainer:
             extra["update_ratio"] = monitor.update_ratios(before, self.model)
         self.step += 1
         return self._mean_across_ranks(total), extra | {"grad_norm": float(gnorm)}
-
-    def _reconstruction(self, pred: torch.Tensor, mb: dict) -> torch.Tensor:
-        """L1 to the ground truth, or to the teacher's output when distilling."""
-        if self.teacher is None:
-            return losses.l1(pred, mb["target"])
-        with torch.no_grad():
-            soft = self.teacher(mb["x"], mb["hint"], mb["mask"]).float()
-        w = self.cfg.train.teacher_weight
-        return w * losses.l1(pred, soft) + (1 - w) * losses.l1(pred, mb["target"])
 
     def _critic_step(self, mb: dict, fake: torch.Tensor) -> None:
         self.critic_opt.zero_grad(set_to_none=True)
@@ -246,9 +241,9 @@ class Trainer:
         for batch in loader:
             b = self._to_device(batch)
             with autocast(self.device, self.amp):
-                pred = self.model(b["x"], b["hint"], b["mask"]).float()
+                loss, pred = self.objective.validation_loss(self.model, b)
             k = b["x"].shape[0]
-            tot_l1 += losses.l1(pred, b["target"]).item() * k
+            tot_l1 += loss.item() * k
             tot_psnr += losses.psnr_lab(pred, b["target"]).sum().item()
             count += k
         self.model.train()

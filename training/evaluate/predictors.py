@@ -11,7 +11,8 @@ from mangacolor.regions import uses_fill
 
 
 class TorchPredictor:
-    """Wraps a torch generator or ensemble: numpy (x, hint, mask) -> numpy (N, 3, h, w)."""
+    """Wraps a torch generator or ensemble: numpy (x, hint, mask) -> numpy (N, 3, h, w), or
+    (N, 4, h, w) with the confidence channel for the bins head (as the exported model gives it)."""
 
     def __init__(self, module: torch.nn.Module, name: str, device: str = "cpu", meta: dict | None = None,
                  hint_fill: bool | None = None):
@@ -23,6 +24,9 @@ class TorchPredictor:
     @torch.no_grad()
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
         t = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in (x, hint, mask)]
+        if getattr(self.module, "has_bins", False):
+            parts = self.module(*t, None, parts=True)
+            return torch.cat([parts["lab"], parts["confidence"]], 1).float().cpu().numpy()
         return self.module(*t).float().cpu().numpy()
 
 
@@ -77,7 +81,9 @@ def predict_all(predictors: list, batches: dict) -> dict:
     members are all in the list is combined from their outputs (same numbers, members run once)."""
     out = {}
     for pr in predictors:
-        if not any(getattr(q, "parent", None) is pr for q in predictors):
+        # an ensemble of bins heads mixes its members' distributions: it runs as itself
+        mixes = getattr(getattr(pr, "module", None), "has_bins", False)
+        if mixes or not any(getattr(q, "parent", None) is pr for q in predictors):
             out[pr.name] = pr(*batches[pr.hint_fill])
     for pr in predictors:
         if pr.name not in out:

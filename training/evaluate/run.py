@@ -23,7 +23,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from mangacolor.color import net_to_rgb, rgb_to_net, to_uint8
-from mangacolor.compose import KINDS
+from mangacolor.contract import KINDS
 from mangacolor.hints import rasterize
 from mangacolor.pipeline import finish, prepare, with_fill
 from mangacolor.regions import LINE_THRESHOLD
@@ -128,7 +128,7 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 batches[f] = [np.concatenate([getattr(p, a) for p in ps]) for a in ("x", "hint", "mask")]
             outputs = predict_all(predictors, batches)
             for s, setting in enumerate(settings):
-                full = setting == "mix"
+                full = setting in ("mix", 0)  # the full metrics also with no hints: the prior alone
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):

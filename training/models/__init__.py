@@ -1,9 +1,11 @@
 """Generator registry. Every generator takes the three-part hint signature
 
-    forward(x (N, 1, H, W), hint (N, 3, H, W), mask (N, 1, H, W)) -> (N, 3, H, W)
+    forward(x (N, 1, H, W), hint (N, 3, H, W), mask (N, 1, H, W)[, glob (N, D)]) -> (N, 3, H, W)
 
-and predicts normalised Lab (see mangacolor.color). A checkpoint stores the
-ModelConfig; `build_generator` rebuilds the network from it.
+and predicts normalised Lab (see mangacolor.color). Generators with the "bins" head
+also give `parts(...)` (logits, confidence: what their loss and the exported model
+need; see unet.py). A checkpoint stores the ModelConfig; `build_generator`
+rebuilds the network from it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class ModelConfig:
     norm: str = "group"           # "group" | "instance" | "batch" | "none"
     blocks: int = 2               # convs per level
     out_bias: tuple[float, float, float] = (0.75, 0.0, 0.0)  # output at init: light gray, no colour
+    head: str = "l1"              # "l1": Lab regression | "bins": ab classification + regression refinement
+    temperature: float = 0.38     # bins head: annealed-mean temperature (tuned on validation after training)
+    global_hints: bool = False    # bins head: take a global-hints vector (mangacolor.abbins) as a 4th input
 
 
 GENERATORS: dict[str, Callable[[ModelConfig], nn.Module]] = {}

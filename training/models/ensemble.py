@@ -16,6 +16,9 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+from . import bins_head
 
 RULES = ("mean", "confidence")
 
@@ -72,8 +75,26 @@ class Ensemble(nn.Module):
         self.register_buffer("weights", (w / w.sum()).view(-1, 1, 1, 1, 1))  # (K, 1, 1, 1, 1)
         self.rule, self.temperature = rule, temperature
 
-    def forward(self, x, hint, mask):
+    @property
+    def has_bins(self) -> bool:
+        return all(getattr(m, "has_bins", False) for m in self.members)
+
+    def forward(self, x, hint, mask, glob=None, parts: bool = False):
+        if self.has_bins:
+            out = self.parts(x, hint, mask, glob)
+            return out if parts else out["lab"]
         return self.combine(torch.stack([m(x, hint, mask) for m in self.members]))
+
+    def parts(self, x, hint, mask, glob=None) -> dict:
+        """Members with the bins head: Lab combined by the rule, the bin distributions mixed (weighted
+        mean of probabilities: members that disagree give a spread, low-confidence mixture)."""
+        outs = [m(x, hint, mask, glob, parts=True) for m in self.members]
+        lab = self.combine(torch.stack([o["lab"] for o in outs]))
+        w = self.weights.view(-1)
+        probs = sum(wi * torch.softmax(bins_head._f32(o["logits"]), 1) for wi, o in zip(w, outs))
+        logits = torch.log(probs.clamp_min(1e-8))
+        conf = F.interpolate(bins_head.confidence(logits), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return {"lab": lab, "logits": logits, "confidence": conf}
 
     def combine(self, preds: torch.Tensor) -> torch.Tensor:
         """(K, N, 3, H, W) member predictions -> (N, 3, H, W) by the rule."""
