@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -28,7 +29,8 @@ def test_profile_cycles_must_increase():
 
 
 def test_run_steps_resumes_and_stops_at_a_failure(tmp_path):
-    steps = plan(PROFILES["cpu"], tmp_path, "data/x", tmp_path / "models")[:6]
+    prof = dataclasses.replace(PROFILES["cpu"], member_cycles=(600, 1800))  # two cycles per member
+    steps = plan(prof, tmp_path, "data/x", tmp_path / "models")[:6]
     calls = []
 
     def fake(argv, fail_at=None):
@@ -52,3 +54,16 @@ def test_run_steps_resumes_and_stops_at_a_failure(tmp_path):
     calls.clear()
     run_steps(steps, tmp_path, times, fake)                              # rerun: only what is left
     assert len(calls) == 1 and "--train.seed=1" in calls[0] and (tmp_path / "member1/done-600").exists()
+
+
+def test_the_plan_tunes_the_temperature_scores_characters_and_varies_members(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}, {"split": "characters"}]}))
+    steps = {s.name: s for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
+    assert {"temperature ensemble", "temperature student", "eval characters"} <= set(steps)
+    assert "characters" in steps["eval characters"].argv
+    assert "--model.name=resunet" in steps["member 1 to step 800"].argv
+    assert "--model.name=resunet" not in steps["member 0 to step 800"].argv
+    (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}]}))
+    assert "eval characters" not in {s.name for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
