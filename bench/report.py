@@ -13,61 +13,72 @@ TARGET = ROOT / "docs" / "benchmarks.md"
 MARKERS = re.compile(r"<!-- bench:start -->.*?<!-- bench:end -->", flags=re.S)
 
 
-def rows() -> list[tuple[str, str, str]]:
-    out = []
+def _load(name: str) -> dict | None:
+    p = RESULTS / f"{name}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
 
-    def load(name):
-        p = RESULTS / f"{name}.json"
-        return json.loads(p.read_text()) if p.is_file() else None
 
-    if t := load("train_throughput"):
-        out.append(("training, CPU fp32", f"{t['cpu_fp32_images_per_s']:.1f} images/s ({t['model']}, crop {t['crop']})",
+def _train_rows(t: dict) -> list[tuple[str, str, str]]:
+    out = [("training, CPU fp32", f"{t['cpu_fp32_images_per_s']:.1f} images/s ({t['model']}, crop {t['crop']})", t["machine"])]
+    if "loader_images_per_s" in t:
+        out.append(("DataLoader (real dataset, augmentation, hints)", f"{t['loader_images_per_s']:.0f} images/s",
                     t["machine"]))
-        if "loader_images_per_s" in t:
-            out.append(("DataLoader (real dataset, augmentation, hints)", f"{t['loader_images_per_s']:.0f} images/s",
-                        t["machine"]))
-        if "gpu_amp_over_fp32" in t:
-            out.append(("training, GPU AMP vs fp32", f"{t['gpu_amp_bf16_cl_images_per_s']:.0f} vs "
-                        f"{t['gpu_fp32_images_per_s']:.0f} images/s ({t['gpu_amp_over_fp32']:.2f}x)", t["machine"]))
-    if i := load("infer"):
-        for r in i["rows"]:
-            out.append((f"network {r['input']}, batch {r['shape'][0]}",
-                        f"eager {r['PyTorch eager']:.2f} s, ORT {r['ORT fp32']:.2f} s, "
-                        f"INT8 {r.get('ORT INT8', float('nan')):.2f} s; "
-                        f"ORT {r['ORT fp32 speed-up over eager']:.1f}x eager", i["machine"]))
-        for k, v in i.items():
-            if k.startswith("full page"):
-                out.append((k.replace(" (s)", ""), f"{v:.2f} s median", i["machine"]))
-    if s := load("serve"):
-        for r in s["runs"]:
-            out.append((f"service, {r['clients']} clients, batching {'on' if r['batching'] else 'off'}",
-                        f"{r['pages_per_s']:.2f} pages/s, p50 {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s, {r['errors']} errors, "
-                        f"{r['server_rss_mb']:.0f} MB", s["machine"]))
-        out.append(("raw runtime, batch 8 (model only)", f"{s['raw_runtime_batch8_pages_per_s']:.2f} pages/s; service/raw "
-                    f"{s['service_over_raw_at_max_clients']:.2f}", s["machine"]))
-        if pipe := s.get("pipeline_batch8"):
-            out.append(("same work in one process (decode, batch-8 model, compose, PNG)",
-                        f"{pipe['pages_per_s']:.2f} pages/s ({pipe['model_s_per_page'] * 1000:.0f} ms model + "
-                        f"{pipe['other_s_per_page'] * 1000:.0f} ms other per page); service/this "
-                        f"{s['service_over_pipeline_at_max_clients']:.2f}; model's share of its time "
-                        f"{s['model_share_of_pipeline']:.2f}", s["machine"]))
-        out.append(("cold start to ready", f"{s.get('cold_start_to_ready_s', float('nan'))} s", s["machine"]))
-    if g := load("page"):
-        api, ms = g["api"], g["in_process"]["wall_ms"]
-        solver = api.get("hints_refine_auto")
-        out.append((f"one {g['page'].split(',')[0]} page through the API, 1 client",
-                    f"p50 {api['none']['p50_s']:.3f} s no hints; 32 hints: {api['hints_refine_off']['p50_s']:.3f} s "
-                    f"refine=off" + (f", {solver['p50_s']:.3f} s refine=auto (solver)" if solver else ""), g["machine"]))
-        out.append(("the same page in one process, by stage (ms)",
-                    ", ".join(f"{k} {ms[k]:.0f}" for k in ("decode", "kind", "prepare_32_hints", "model", "solver",
-                                                            "compose", "png")), g["machine"]))
-    if k := load("soak"):
-        out.append((f"soak {k['minutes']} min, {k['clients']} clients", f"{k['requests']} requests, {k['errors']} errors, "
-                    f"p99 {k['p99_s']:.2f} s, memory {k['rss_total']['first_minute_mb']:.0f} MB in the first minute, "
-                    f"drift {k['rss_total']['drift_mb']:+.0f} MB ({k['rss_total']['slope_mb_per_min']:+.1f} MB/min; second half "
-                    f"{k['rss_total']['second_half_slope_mb_per_min']:+.1f} MB/min)",
-                    k["machine"]))
+    if "gpu_amp_over_fp32" in t:
+        out.append(("training, GPU AMP vs fp32", f"{t['gpu_amp_bf16_cl_images_per_s']:.0f} vs "
+                    f"{t['gpu_fp32_images_per_s']:.0f} images/s ({t['gpu_amp_over_fp32']:.2f}x)", t["machine"]))
     return out
+
+
+def _infer_rows(i: dict) -> list[tuple[str, str, str]]:
+    out = [(f"network {r['input']}, batch {r['shape'][0]}",
+            f"eager {r['PyTorch eager']:.2f} s, ORT {r['ORT fp32']:.2f} s, "
+            f"INT8 {r.get('ORT INT8', float('nan')):.2f} s; "
+            f"ORT {r['ORT fp32 speed-up over eager']:.1f}x eager", i["machine"]) for r in i["rows"]]
+    return out + [(k.replace(" (s)", ""), f"{v:.2f} s median", i["machine"]) for k, v in i.items() if k.startswith("full page")]
+
+
+def _serve_rows(s: dict) -> list[tuple[str, str, str]]:
+    out = [(f"service, {r['clients']} clients, batching {'on' if r['batching'] else 'off'}",
+            f"{r['pages_per_s']:.2f} pages/s, p50 {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s, {r['errors']} errors, "
+            f"{r['server_rss_mb']:.0f} MB", s["machine"]) for r in s["runs"]]
+    out.append(("raw runtime, batch 8 (model only)", f"{s['raw_runtime_batch8_pages_per_s']:.2f} pages/s; service/raw "
+                f"{s['service_over_raw_at_max_clients']:.2f}", s["machine"]))
+    if pipe := s.get("pipeline_batch8"):
+        out.append(("same work in one process (decode, batch-8 model, compose, PNG)",
+                    f"{pipe['pages_per_s']:.2f} pages/s ({pipe['model_s_per_page'] * 1000:.0f} ms model + "
+                    f"{pipe['other_s_per_page'] * 1000:.0f} ms other per page); service/this "
+                    f"{s['service_over_pipeline_at_max_clients']:.2f}; model's share of its time "
+                    f"{s['model_share_of_pipeline']:.2f}", s["machine"]))
+    out.append(("cold start to ready", f"{s.get('cold_start_to_ready_s', float('nan'))} s", s["machine"]))
+    return out
+
+
+def _page_rows(g: dict) -> list[tuple[str, str, str]]:
+    api, ms = g["api"], g["in_process"]["wall_ms"]
+    solver = api.get("hints_refine_auto")
+    return [(f"one {g['page'].split(',')[0]} page through the API, 1 client",
+             f"p50 {api['none']['p50_s']:.3f} s no hints; 32 hints: {api['hints_refine_off']['p50_s']:.3f} s "
+             f"refine=off" + (f", {solver['p50_s']:.3f} s refine=auto (solver)" if solver else ""), g["machine"]),
+            ("the same page in one process, by stage (ms)",
+             ", ".join(f"{k} {ms[k]:.0f}" for k in ("decode", "kind", "prepare_32_hints", "model", "solver",
+                                                     "compose", "png")), g["machine"])]
+
+
+def _soak_rows(k: dict) -> list[tuple[str, str, str]]:
+    rss = k["rss_total"]
+    return [(f"soak {k['minutes']} min, {k['clients']} clients", f"{k['requests']} requests, {k['errors']} errors, "
+             f"p99 {k['p99_s']:.2f} s, memory {rss['first_minute_mb']:.0f} MB in the first minute, "
+             f"drift {rss['drift_mb']:+.0f} MB ({rss['slope_mb_per_min']:+.1f} MB/min; second half "
+             f"{rss['second_half_slope_mb_per_min']:+.1f} MB/min)", k["machine"])]
+
+
+ROWS = {"train_throughput": _train_rows, "infer": _infer_rows, "serve": _serve_rows, "page": _page_rows,
+        "soak": _soak_rows}
+
+
+def rows() -> list[tuple[str, str, str]]:
+    """(what, figure, machine) for every benchmark whose result file exists, in a fixed order."""
+    return [row for name, make in ROWS.items() if (res := _load(name)) for row in make(res)]
 
 
 def render(text: str, table: list[str]) -> str:

@@ -43,57 +43,66 @@ def build(backend) -> gr.Blocks:
         gr.Markdown("# mangacolor\nUpload a manga page or line art. It is coloured at once; draw colour hints "
                     "with the brush and press **Colour** again. Pages keep their full size.")
         with gr.Tab("Page"):
-            with gr.Row():
-                with gr.Column():
-                    editor = gr.ImageEditor(label="Page and hints", type="numpy", image_mode="RGBA", format="png",
-                                            brush=gr.Brush(colors=PALETTE, color_mode="defaults", default_size=8),
-                                            eraser=gr.Eraser(default_size=12),
-                                            layers=gr.LayerOptions(allow_additional_layers=False),
-                                            transforms=(), elem_id="editor", height=560)
-                    with gr.Row():
-                        mode = gr.Radio(list(MODES), value="auto", label="Input kind")
-                        quality = gr.Radio(list(ROLES), value="fast", label="Quality")
-                        refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
-                    work = gr.Slider(256, 1024, value=WORK_SIZE, step=64, label="Working resolution (long side, px)")
-                    button = gr.Button("Colour", variant="primary", elem_id="colour-button")
-                with gr.Column():
-                    compare = gr.ImageSlider(label="Before / after", type="numpy", elem_id="compare")
-                    result = gr.Image(label="Coloured page", type="numpy", format="png", elem_id="result")
-                    download = gr.File(label="Full-size PNG")
-                    status = gr.Markdown(elem_id="status")
-            with gr.Accordion("Hint sets: keep a character's colours across pages", open=False):
-                with gr.Row():
-                    save_btn = gr.Button("Save hints as JSON")
-                    saved = gr.File(label="Saved hint set")
-                    hint_file = gr.File(label="Load a hint set onto this page", file_types=[".json"], type="filepath")
-            if handlers.example_pages(EXAMPLES):
-                gr.Examples(handlers.example_pages(EXAMPLES), inputs=[editor], label="Examples (see demo/examples/LICENSE.md)")
+            _page_tab(backend)
         with gr.Tab("Chapter"):
-            files = gr.File(label="A .cbz/.zip chapter, or page images", file_count="multiple", type="filepath",
-                            file_types=[".cbz", ".zip", "image"])
-            with gr.Row():
-                c_mode = gr.Radio(list(MODES), value="auto", label="Input kind")
-                c_quality = gr.Radio(list(ROLES), value="fast", label="Quality")
-                c_refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine")
-                skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
-            c_button = gr.Button("Colour chapter", variant="primary")
-            c_out = gr.File(label="Coloured chapter (.cbz)")
-            c_status = gr.Markdown()
-
-        page = _guard(functools.partial(handlers.colorize_page, backend))
-        outputs = [result, compare, download, status]
-        button.click(page, [editor, mode, quality, work, refine], outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
-        editor.upload(page, [editor, mode, quality, work, refine], outputs, concurrency_limit=CONCURRENCY, api_name=False)
-        save_btn.click(_guard(handlers.save_hint_set), [editor], [saved], api_name="save_hints")
-        hint_file.upload(_guard(handlers.load_hint_set), [hint_file, editor], [editor], api_name=False)
-
-        def chapter(f, m, q, s, r, progress=gr.Progress()):
-            return handlers.colorize_chapter(backend, f, m, q, s, progress, r)
-
-        c_button.click(_guard(chapter), [files, c_mode, c_quality, skip, c_refine], [c_out, c_status],
-                       concurrency_limit=1, api_name="chapter")
+            _chapter_tab(backend)
     demo.queue(max_size=32, default_concurrency_limit=CONCURRENCY)
     return demo
+
+
+def _page_tab(backend) -> None:
+    """One page: editor with the hint brush, settings, before/after, download; hint sets."""
+    with gr.Row():
+        with gr.Column():
+            editor = gr.ImageEditor(label="Page and hints", type="numpy", image_mode="RGBA", format="png",
+                                    brush=gr.Brush(colors=PALETTE, color_mode="defaults", default_size=8),
+                                    eraser=gr.Eraser(default_size=12),
+                                    layers=gr.LayerOptions(allow_additional_layers=False),
+                                    transforms=(), elem_id="editor", height=560)
+            with gr.Row():
+                mode = gr.Radio(list(MODES), value="auto", label="Input kind")
+                quality = gr.Radio(list(ROLES), value="fast", label="Quality")
+                refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
+            work = gr.Slider(256, 1024, value=WORK_SIZE, step=64, label="Working resolution (long side, px)")
+            button = gr.Button("Colour", variant="primary", elem_id="colour-button")
+        with gr.Column():
+            compare = gr.ImageSlider(label="Before / after", type="numpy", elem_id="compare")
+            result = gr.Image(label="Coloured page", type="numpy", format="png", elem_id="result")
+            download = gr.File(label="Full-size PNG")
+            status = gr.Markdown(elem_id="status")
+    with gr.Accordion("Hint sets: keep a character's colours across pages", open=False):
+        with gr.Row():
+            save_btn = gr.Button("Save hints as JSON")
+            saved = gr.File(label="Saved hint set")
+            hint_file = gr.File(label="Load a hint set onto this page", file_types=[".json"], type="filepath")
+    if handlers.example_pages(EXAMPLES):
+        gr.Examples(handlers.example_pages(EXAMPLES), inputs=[editor], label="Examples (see demo/examples/LICENSE.md)")
+
+    page = _guard(functools.partial(handlers.colorize_page, backend))
+    inputs, outputs = [editor, mode, quality, work, refine], [result, compare, download, status]
+    button.click(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
+    editor.upload(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name=False)
+    save_btn.click(_guard(handlers.save_hint_set), [editor], [saved], api_name="save_hints")
+    hint_file.upload(_guard(handlers.load_hint_set), [hint_file, editor], [editor], api_name=False)
+
+
+def _chapter_tab(backend) -> None:
+    """A whole chapter (CBZ/ZIP or page images) with progress; one at a time."""
+    files = gr.File(label="A .cbz/.zip chapter, or page images", file_count="multiple", type="filepath",
+                    file_types=[".cbz", ".zip", "image"])
+    with gr.Row():
+        mode = gr.Radio(list(MODES), value="auto", label="Input kind")
+        quality = gr.Radio(list(ROLES), value="fast", label="Quality")
+        refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine")
+        skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
+    button = gr.Button("Colour chapter", variant="primary")
+    out = gr.File(label="Coloured chapter (.cbz)")
+    status = gr.Markdown()
+
+    def chapter(f, m, q, s, r, progress=gr.Progress()):
+        return handlers.colorize_chapter(backend, f, m, q, s, progress, r)
+
+    button.click(_guard(chapter), [files, mode, quality, skip, refine], [out, status], concurrency_limit=1, api_name="chapter")
 
 
 def main(argv: list[str] | None = None) -> int:

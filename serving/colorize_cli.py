@@ -58,10 +58,8 @@ def expand(inputs: list[str], out: Path) -> list[tuple[str, Path, Path]]:
 
 
 def run(args) -> int:
-    from mangacolor.contract import fit_hints, read_hint_set
-    from mangacolor.image_io import ImageError, load_image, save_png
+    from mangacolor.contract import read_hint_set
 
-    from .chapter import ChapterError, colorize_chapter
     from .inference import Colorizer
 
     hints, hint_size = None, None
@@ -79,32 +77,46 @@ def run(args) -> int:
         if dst.exists():
             bar.write(f"{dst} exists: skipped (done earlier)")
             continue
-        if kind == "chapter":
-            try:
-                pages = tqdm(total=0, unit="page", desc=src.name, leave=False)
-
-                def progress(i, n, name, pages=pages):
-                    pages.total = n
-                    pages.n = i
-                    pages.refresh()
-
-                report = colorize_chapter(src, dst, colorizer, args.mode, hints, hint_size, args.skip_colored,
-                                          args.work_size, progress, refine=args.refine)
-                pages.close()
-                bar.write(f"{src.name} -> {dst}: {report.summary()}")
-                failed += len(report.failed)
-            except ChapterError as e:
-                bar.write(f"{src}: {e}")
-                failed += 1
-            continue
-        try:
-            rgb = load_image(src)
-            res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
-                                     args.work_size, args.skip_colored, refine=args.refine)
-            save_png(res.image, dst)
-            bar.write(f"{src} -> {dst} ({'already in colour, copied' if res.skipped else res.kind})")
-        except (ImageError, ValueError) as e:
-            bar.write(f"{src}: skipped: {e}")
-            failed += 1
+        job = _chapter if kind == "chapter" else _image
+        failed += job(src, dst, colorizer, args, hints, hint_size, bar.write)
     print(f"done: {len(jobs)} job(s), {failed} failure(s)")
     return 1 if failed else 0
+
+
+def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> int:
+    """Colour one CBZ/ZIP with a page progress bar; returns the number of failures."""
+    from .chapter import ChapterError, colorize_chapter
+
+    pages = tqdm(total=0, unit="page", desc=src.name, leave=False)
+
+    def progress(i, n, name):
+        pages.total, pages.n = n, i
+        pages.refresh()
+
+    try:
+        report = colorize_chapter(src, dst, colorizer, args.mode, hints, hint_size, args.skip_colored,
+                                  args.work_size, progress, refine=args.refine)
+    except ChapterError as e:
+        say(f"{src}: {e}")
+        return 1
+    finally:
+        pages.close()
+    say(f"{src.name} -> {dst}: {report.summary()}")
+    return len(report.failed)
+
+
+def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> int:
+    """Colour one image file; returns 1 if it could not be read or coloured."""
+    from mangacolor.contract import fit_hints
+    from mangacolor.image_io import ImageError, load_image, save_png
+
+    try:
+        rgb = load_image(src)
+        res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
+                                 args.work_size, args.skip_colored, refine=args.refine)
+        save_png(res.image, dst)
+    except (ImageError, ValueError) as e:
+        say(f"{src}: skipped: {e}")
+        return 1
+    say(f"{src} -> {dst} ({'already in colour, copied' if res.skipped else res.kind})")
+    return 0
