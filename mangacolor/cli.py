@@ -13,7 +13,7 @@ import sys
 # name -> ("module" or "module:function" that configures the parser, one-line help)
 COMMANDS = {
     "data": ("training.data.cli", "fetch, build and inspect datasets"),
-    "train": ("training.train", "train a colorizer from a YAML config"),
+    "train": ("training.train_cli", "train a colorizer from a YAML config"),
     "sanity": ("training.sanity", "pre-training checks: init loss, baseline, overfit, batch independence"),
     "lr-find": ("training.lr_find", "exponential learning-rate sweep with a plot and a suggestion"),
     "eval": ("training.evaluate.cli", "score models against baselines per input kind and hint count"),

@@ -75,7 +75,7 @@ def configure_distill(p: argparse.ArgumentParser) -> None:
 
 
 def run_distill(args) -> int:
-    from training.train import run as train_run
+    from training.train_cli import run as train_run
 
     args.overrides = [*args.overrides, f"--train.teacher={args.teacher}"]
     return train_run(args)

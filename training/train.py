@@ -1,15 +1,16 @@
 """`mangacolor train CONFIG [--section.key=value ...]`: train a colorizer.
 
-Adam at a constant LR (optional final decay), L1 on normalised Lab, optional
+Adam at a constant LR (optional final decay), the head's objective
+(training/objective.py: L1 on Lab, or rebalanced ab-bin cross-entropy), optional
 PatchGAN critic; AMP and channels_last on CUDA; exact resume; early stopping;
-TensorBoard logs of losses, PSNR, LR, throughput, images, histograms, dead
-ReLUs, per-layer gradient norms and update/weight ratios. Multi-GPU or
-multi-process through torchrun (DistributedDataParallel).
+TensorBoard logs (training/run_log.py) of losses, PSNR, LR, throughput, images,
+histograms, dead ReLUs, per-layer gradient norms and update/weight ratios;
+checkpoints through training/run_state.py. Multi-GPU or multi-process through
+torchrun (DistributedDataParallel).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -21,34 +22,18 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
-from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from training import checkpoint as ckpt
-from training import losses, monitor
-from training.config import (
-    Config,
-    config_hash,
-    format_config,
-    load_config,
-    resume_key,
-    save_config,
-    to_dict,
-)
+from training import losses, monitor, run_state
+from training.config import Config, save_config
 from training.data.dataset import ColorizationDataset, seed_worker
 from training.data.sampler import EpochBatchSampler
 from training.models import build_generator
 from training.models.critic import PatchCritic
 from training.objective import Objective, measure_prior
-from training.setup import (
-    amp_dtype,
-    autocast,
-    init_distributed,
-    pick_device,
-    rng_state,
-    seed_everything,
-    set_rng_state,
-)
+from training.run_log import RunLog
+from training.setup import amp_dtype, autocast, init_distributed, pick_device, seed_everything
 
 
 class TrainingDiverged(RuntimeError):
@@ -62,6 +47,17 @@ def lr_at(step: int, cfg: Config) -> float:
     if frac <= 0 or step < start:
         return cfg.optim.lr
     return cfg.optim.lr * max(0.0, (total - step) / (total - start))
+
+
+def load_teacher(path: str, cfg: Config, device: torch.device) -> torch.nn.Module:
+    """The frozen teacher of a distillation run (ensemble manifest or checkpoint)."""
+    from training.evaluate.predictors import load_predictor
+
+    teacher = load_predictor(path, str(device))
+    if teacher.hint_fill != cfg.data.hint_fill:  # both see the student's batch: one hint encoding
+        raise ValueError(f"the teacher was trained with data.hint_fill={teacher.hint_fill}; "
+                         f"set --data.hint_fill={str(teacher.hint_fill).lower()} for the student")
+    return teacher.module.requires_grad_(False)
 
 
 class Trainer:
@@ -84,7 +80,7 @@ class Trainer:
 
         self.model = build_generator(cfg.model).to(self.device)
         if t.init_from:
-            self._init_from(t.init_from, t.freeze)
+            run_state.init_from(self.model, cfg, t.init_from, t.freeze)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -95,58 +91,18 @@ class Trainer:
             self.critic = PatchCritic(cfg.gan.width).to(self.device)
             self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.gan.lr, betas=(0.5, 0.999))
         self.net = DDP(self.model) if self.dist.world > 1 else self.model
-        self.teacher = None
-        if t.teacher:
-            from training.evaluate.predictors import load_predictor
-
-            teacher = load_predictor(t.teacher, str(self.device))
-            if teacher.hint_fill != cfg.data.hint_fill:  # both see the student's batch: one hint encoding
-                raise ValueError(f"the teacher was trained with data.hint_fill={teacher.hint_fill}; "
-                                 f"set --data.hint_fill={str(teacher.hint_fill).lower()} for the student")
-            self.teacher = teacher.module.requires_grad_(False)
-
+        self.teacher = load_teacher(t.teacher, cfg, self.device) if t.teacher else None
         self.objective = Objective(cfg, self.teacher)
         self.step, self.best, self.bad_vals = 0, math.inf, 0
         if resume:
-            self._resume()
+            run_state.resume(self)
         if cfg.model.head == "bins" and not t.init_from and self.step == 0:
             with torch.no_grad():  # class rebalancing needs the data's colour prior; it travels in the checkpoint
                 self.model.prior.copy_(measure_prior(self.train_ds, seed=t.seed).to(self.device))
-        self.writer = SummaryWriter(str(self.run_dir / "tb")) if self.dist.main else None
+        self.runlog = RunLog(self.run_dir, self.dist.main)
         self.val_fixed = self._fixed_val_batch()
 
     # ------------------------------------------------------------------ set-up helpers
-
-    def _init_from(self, path: str, freeze: str) -> None:
-        src, meta = ckpt.load_model(path)
-        if meta["model_config"] != json.loads(json.dumps(to_dict(self.cfg.model))):
-            raise ValueError(f"init_from {path} has model config {meta['model_config']}, this run has "
-                             f"{to_dict(self.cfg.model)}: set --model.* to match the checkpoint")
-        self.model.load_state_dict(src.state_dict())
-        if freeze == "encoder":
-            for part in (self.model.stem, self.model.down):
-                for p in part.parameters():
-                    p.requires_grad_(False)
-
-    def _resume(self) -> None:
-        last = ckpt.latest_valid(self.run_dir, log=self.log)
-        if last is None:
-            self.log(f"no checkpoint in {self.run_dir} to resume from; starting fresh")
-            return
-        model, meta = ckpt.load_model(last, map_location=str(self.device))
-        if meta["resume_key"] != resume_key(self.cfg):
-            raise ValueError(f"{last} was written with another model, data or optimizer config; "
-                             f"resume with the run's own config.yaml ({self.run_dir / 'config.yaml'})")
-        self.model.load_state_dict(model.state_dict())
-        state = ckpt.load_state(last, map_location=str(self.device))
-        self.opt.load_state_dict(state["opt"])
-        self.scaler.load_state_dict(state["scaler"])
-        if self.critic is not None:
-            self.critic.load_state_dict(state["critic"])
-            self.critic_opt.load_state_dict(state["critic_opt"])
-        set_rng_state(state["rng"])
-        self.step, self.best, self.bad_vals = meta["step"], meta["best"], meta["bad_vals"]
-        self.log(f"resumed from {last} at step {self.step}")
 
     def _fixed_val_batch(self) -> dict:
         n = min(4, len(self.val_ds))
@@ -250,25 +206,7 @@ class Trainer:
         return {"val/loss": tot_l1 / count, "val/psnr": tot_psnr / count}
 
     def save(self, metrics: dict | None = None, best: bool = False) -> Path:
-        state = {"opt": self.opt.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng_state()}
-        if self.critic is not None:
-            state |= {"critic": self.critic.state_dict(), "critic_opt": self.critic_opt.state_dict()}
-        meta = {"step": self.step, "epoch": self.step // self.steps_per_epoch, "best": self.best,
-                "bad_vals": self.bad_vals, "metrics": metrics or {}, "config": to_dict(self.cfg),
-                "config_hash": config_hash(self.cfg), "resume_key": resume_key(self.cfg),
-                "data_manifest_hash": self.train_ds.manifest_hash,
-                "device": str(self.device), "amp": str(self.amp)}
-        try:
-            path = ckpt.save_checkpoint(self.run_dir / f"step-{self.step:08d}", self.model, self.cfg.model, state, meta)
-            if best:
-                ckpt.save_checkpoint(self.run_dir / "best", self.model, self.cfg.model, state, meta)
-        except OSError as e:  # e.g. ENOSPC: the half-written folder is gone, earlier checkpoints are intact
-            last = ckpt.latest_valid(self.run_dir, log=self.log)
-            raise RuntimeError(f"could not write the step {self.step} checkpoint ({e.strerror or e}); "
-                               f"the last good checkpoint is {last or 'none'}. Free disk space and "
-                               f"rerun with --resume.") from None
-        ckpt.prune(self.run_dir, self.cfg.train.keep_last)
-        return path
+        return run_state.save(self, metrics, best)
 
     # ------------------------------------------------------------------ the loop
 
@@ -277,11 +215,11 @@ class Trainer:
         if self.dist.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.cfg, self.run_dir / "config.yaml")
-        metrics_file = open(self.run_dir / "metrics.jsonl", "a") if self.dist.main else None
+        self.runlog.open()
         bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step",
                    disable=not (t.progress and self.dist.main), dynamic_ncols=True)
         stop_reason, last_val = "finished", {}
-        window_t, window_imgs = time.time(), 0
+        self._window = (time.time(), self.step)  # images/s over each logging window
         self.model.train()
         try:
             while self.step < t.steps and stop_reason == "finished":
@@ -289,24 +227,13 @@ class Trainer:
                 for batch in self.loader(epoch, start):
                     watch = (self.step + 1) % t.hist_every == 0
                     loss, extra = self.train_step(self._to_device(batch), watch)
-                    window_imgs += t.batch_size
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}")
                     if self.dist.main:
-                        row = {"step": self.step, "loss": loss, "lr": lr_at(self.step - 1, self.cfg)}
-                        if self.step % t.log_every == 0 or self.step == t.steps:
-                            dt = time.time() - window_t
-                            row["images_per_s"] = window_imgs / max(dt, 1e-9)
-                            self._scalars(row)
-                            window_t, window_imgs = time.time(), 0
-                        metrics_file.write(json.dumps(row) + "\n")
-                        if watch:
-                            self._watch(extra)
-                        if self.step % t.image_every == 0:
-                            self._images()
+                        self._log_step(loss, extra, watch)
                     if self.step % t.val_every == 0 or self.step == t.steps:
                         last_val = self.validate()
-                        stop_reason = self._after_validation(last_val, metrics_file)
+                        stop_reason = self._after_validation(last_val)
                     elif self.step % t.ckpt_every == 0 and self.dist.main:
                         self.save()
                     if self.step >= t.steps or stop_reason != "finished":
@@ -318,24 +245,34 @@ class Trainer:
                                    f"or set optim.grad_clip.") from None
         finally:
             bar.close()
-            if metrics_file:
-                metrics_file.close()
-            if self.writer:
-                self.writer.close()
+            self.runlog.close()
         summary = {"steps": self.step, "stop": stop_reason, "best_val_loss": self.best, **last_val}
         self.log(json.dumps(summary))
         return summary
 
-    def _after_validation(self, val: dict, metrics_file) -> str:
+    def _log_step(self, loss: float, extra: dict, watch: bool) -> None:
+        t = self.cfg.train
+        row = {"step": self.step, "loss": loss, "lr": lr_at(self.step - 1, self.cfg)}
+        if self.step % t.log_every == 0 or self.step == t.steps:
+            (t0, s0), now = self._window, time.time()
+            row["images_per_s"] = (self.step - s0) * t.batch_size / max(now - t0, 1e-9)
+            self.runlog.scalars(row, self.step)
+            self._window = (now, self.step)
+        self.runlog.row(row)
+        if watch:
+            self.runlog.watch(self.model, self._to_device(self.val_fixed), extra, self.step)
+        if self.step % t.image_every == 0:
+            self.runlog.images(self.model, self._to_device(self.val_fixed), self.val_fixed, self.step)
+
+    def _after_validation(self, val: dict) -> str:
         improved = val["val/loss"] < self.best - 1e-6
         if improved:
             self.best, self.bad_vals = val["val/loss"], 0
         else:
             self.bad_vals += 1
         if self.dist.main:
-            self._scalars(val)
-            metrics_file.write(json.dumps({"step": self.step, **val}) + "\n")
-            metrics_file.flush()
+            self.runlog.scalars(val, self.step)
+            self.runlog.row({"step": self.step, **val}, flush=True)
             self.save(val, best=improved)
             self.log(f"step {self.step}: val loss {val['val/loss']:.4f}, val PSNR {val['val/psnr']:.2f} dB"
                      + (" (best)" if improved else ""))
@@ -344,59 +281,9 @@ class Trainer:
         p = self.cfg.train.early_stop_patience
         return "early stop" if p and self.bad_vals >= p else "finished"
 
-    def _scalars(self, row: dict) -> None:
-        names = {"loss": "train/loss", "lr": "lr", "images_per_s": "images_per_s"}
-        for k, v in row.items():
-            if k != "step":
-                self.writer.add_scalar(names.get(k, k), v, self.step)
-
-    def _watch(self, extra: dict) -> None:
-        with torch.no_grad(), monitor.ActivationProbe(self.model) as probe:
-            b = self._to_device(self.val_fixed)
-            self.model(b["x"], b["hint"], b["mask"])
-        monitor.log_histograms(self.writer, self.model, probe, self.step)
-        for n, v in extra["grad_norms"].items():
-            self.writer.add_scalar(f"grad_norm/{n}", v, self.step)
-        for n, v in extra["update_ratio"].items():
-            self.writer.add_scalar(f"update_ratio/{n}", v, self.step)
-
-    def _images(self) -> None:
-        self.model.eval()
-        with torch.no_grad():
-            b = self._to_device(self.val_fixed)
-            pred = self.model(b["x"], b["hint"], b["mask"]).float()
-        self.model.train()
-        self.writer.add_image("val/grid", monitor.image_grid(self.val_fixed, pred), self.step, dataformats="HWC")
-
-
-def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="YAML config: a path or a bundled name (default, tiny)")
-    p.add_argument("--resume", action="store_true", help="continue train.run_dir from its newest valid checkpoint")
-    p.epilog = ("Any config key can be overridden as --section.key=value, e.g. --train.steps=500 "
-                "--optim.lr=1e-3 --model.width=16 --data.root=data/datasets/mine. Unknown keys fail.")
-    p.set_defaults(func=run, overrides=[], takes_overrides=True)
-
-
-def run(args) -> int:
-    cfg = load_config(args.config, args.overrides)
-    trainer = Trainer(cfg, resume=args.resume)
-    if trainer.dist.main:
-        print(format_config(cfg))
-        print(f"device {trainer.device}, autocast {trainer.amp}, channels_last {trainer.channels_last}, "
-              f"{trainer.dist.world} process(es), {len(trainer.train_ds)} train / {len(trainer.val_ds)} val samples")
-    try:
-        trainer.fit()
-    except TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
-
 
 def main(argv: list[str] | None = None) -> int:
-    """Same as `mangacolor train ...`."""
+    """Same as `mangacolor train ...` (the CLI is training/train_cli.py); `torchrun -m training.train` runs this."""
     from mangacolor.cli import main as cli_main
 
     return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])

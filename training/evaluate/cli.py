@@ -21,6 +21,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
                    help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
+    p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
+                   help="baselines to score next to the models (default: all: no colour, mean colour, trapped-ball "
+                        "fill, levin 2004; quote names with spaces; none: give the option alone)")
     p.add_argument("--with-members", action="store_true", help="also score each member of an ensemble and report the gain")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="runs/eval", help="report folder (default: %(default)s)")
@@ -39,8 +42,12 @@ def run(args) -> int:
             p.name = f"{p.name} ({i})"
     if args.with_members:
         preds += [m for p in list(preds) for m in member_predictors(p)]
+    from .baselines import BASELINES
+
+    if args.baselines is not None and (bad := set(args.baselines) - set(BASELINES)):
+        raise ValueError(f"unknown baselines {sorted(bad)}; choose from {list(BASELINES)}")
     cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
-                     refine=args.refine)
+                     refine=args.refine, baselines=BASELINES if args.baselines is None else tuple(args.baselines))
     t = time.time()
     res = evaluate(preds, cfg)
     extra = {"seconds": round(time.time() - t, 1)}
