@@ -19,6 +19,7 @@ from serving.chapter import colorize_chapter
 from serving.inference import Colorizer
 from tests.fixtures import drawing
 from training import export as export_mod
+from training import onnx_graph
 
 
 def test_export_writes_checked_model_with_metadata(exported, dataset_dir):
@@ -43,11 +44,11 @@ def test_dynamic_shapes_match_pytorch(exported, tiny_runs, shape):
     from training.checkpoint import load_model
 
     n, h, w = shape
-    x, hint, mask = export_mod._inputs(n, h, w, seed=5)
+    x, hint, mask = onnx_graph._inputs(n, h, w, seed=5)
     onnx_model = runtime.load_model(exported, device="cpu")
     assert onnx_model.gives_confidence and onnx_model.takes_global_hints  # the tiny config has the bins head
     model, _ = load_model(tiny_runs[0] / "best")
-    glob = export_mod.Graph(model).example(n, h, w, seed=5)["glob"]  # a reference's colours
+    glob = onnx_graph.Graph(model).example(n, h, w, seed=5)["glob"]  # a reference's colours
     for g in (None, glob):
         got = onnx_model(x, hint, mask, g)
         with torch.no_grad():
@@ -67,7 +68,7 @@ def test_ensemble_exports_as_one_graph(tiny_runs, tmp_path):
     export_mod.export(str(ens), out, variants=())
     m = runtime.load_model(out, device="cpu")
     assert m.metadata["kind"] == "ensemble" and m.metadata["members"] == 3
-    x, hint, mask = export_mod._inputs(2, 45, 38, seed=9)
+    x, hint, mask = onnx_graph._inputs(2, 45, 38, seed=9)
     want = load_predictor(ens)(x, hint, mask)  # Lab + the confidence of the members' mixed distribution
     assert want.shape == (2, 4, 45, 38) and np.abs(m(x, hint, mask) - want).max() <= 1e-4
 
