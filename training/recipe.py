@@ -86,14 +86,7 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                             "--fine-steps", str(prof.fine_steps), "--out", str(out / "search"))),
     ]
     members = [out / f"member{seed}" for seed in range(prof.members)]
-    for seed, run in enumerate(members):
-        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
-            every = max(50, (end - start) // 8)
-            steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
-                              ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
-                               "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                               "--train.early_stop_patience=0", *prof.member_overrides[seed % len(prof.member_overrides)]),
-                              touch=True, resume=str(run)))
+    steps += member_steps(prof, members, best)
     ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
     tune = ("--data", data, "--split", "val", "--limit", "24")
     every = max(50, prof.student_steps // 8)
@@ -127,6 +120,20 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                                        "--name", "default-ensemble", "--variants", "--metrics",
                                                        str(report / "metrics.json"), "--data", data), touch=True),
     ]
+    return steps
+
+
+def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
+    """Each member trained in the profile's learning-rate cycles, resumable, with its own seed and overrides."""
+    steps = []
+    for seed, run in enumerate(members):
+        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
+            every = max(50, (end - start) // 8)
+            steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
+                              ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
+                               "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
+                               "--train.early_stop_patience=0", *prof.member_overrides[seed % len(prof.member_overrides)]),
+                              touch=True, resume=str(run)))
     return steps
 
 

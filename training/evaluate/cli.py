@@ -21,6 +21,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
                    help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
+    p.add_argument("--hint-counts", type=int, nargs="+", default=None, metavar="N",
+                   help="hint counts of the curve (default: 0 1 2 5 8 10 20 32 50)")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
                    help="baselines to score next to the models (default: all: no colour, mean colour, trapped-ball "
                         "fill, levin 2004; quote names with spaces; none: give the option alone)")
@@ -47,7 +49,8 @@ def run(args) -> int:
     if args.baselines is not None and (bad := set(args.baselines) - set(BASELINES)):
         raise ValueError(f"unknown baselines {sorted(bad)}; choose from {list(BASELINES)}")
     cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
-                     refine=args.refine, baselines=BASELINES if args.baselines is None else tuple(args.baselines))
+                     refine=args.refine, baselines=BASELINES if args.baselines is None else tuple(args.baselines),
+                     **({"hint_counts": tuple(args.hint_counts)} if args.hint_counts else {}))
     t = time.time()
     res = evaluate(preds, cfg)
     extra = {"seconds": round(time.time() - t, 1)}
