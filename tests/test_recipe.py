@@ -24,7 +24,7 @@ def test_the_plan_names_every_step_once_and_only_real_commands(tmp_path):
 
 def test_profile_cycles_must_increase():
     with pytest.raises(ValueError, match="increasing"):
-        Profile(overrides=(), search_trials=1, search_steps=1, fine_trials=0, fine_steps=1,
+        Profile(overrides=(), search_trials=1, search_steps=1, search_widths=(16,), fine_trials=0, fine_steps=1,
                 member_cycles=(600, 300), student_steps=1)
 
 
@@ -63,7 +63,7 @@ def test_the_plan_tunes_the_temperature_scores_characters_and_varies_members(tmp
     steps = {s.name: s for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
     assert {"temperature ensemble", "temperature student", "eval characters"} <= set(steps)
     assert "characters" in steps["eval characters"].argv
-    assert "--model.name=resunet" in steps["member 1 to step 800"].argv
-    assert "--model.name=resunet" not in steps["member 0 to step 800"].argv
+    assert "--model.name=resunet" in steps["member 1 to step 400"].argv
+    assert "--model.name=resunet" not in steps["member 0 to step 400"].argv
     (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}]}))
     assert "eval characters" not in {s.name for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}

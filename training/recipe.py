@@ -34,6 +34,7 @@ class Profile:
     overrides: tuple[str, ...]   # on top of training/configs/default.yaml
     search_trials: int
     search_steps: int
+    search_widths: tuple[int, ...]  # model widths the search may pick: only those the profile's time affords
     fine_trials: int
     fine_steps: int
     # Each member trains in cycles: to the first step count, then resumed to the next, and so on. The
@@ -54,10 +55,11 @@ class Profile:
 PROFILES = {
     # CPU: a narrower net on smaller crops and short runs, so the whole recipe fits in about 80 minutes on 2 cores
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
-                   search_trials=3, search_steps=40, fine_trials=1, fine_steps=100,
-                   member_cycles=(800,), student_steps=400, eval_limit=60),
+                   search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
+                   member_cycles=(400,), student_steps=300, eval_limit=60),
     # GPU: the default config as it stands, longer runs
-    "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, fine_trials=4, fine_steps=1500,
+    "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
+                   fine_trials=4, fine_steps=1500,
                    member_cycles=(6000,), student_steps=6000, eval_limit=0),
 }
 
@@ -83,7 +85,8 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
         Step("lr-find", "lr_find/lr_find.json", ("lr-find", *base, "--steps", "80", "--out", str(out / "lr_find"))),
         Step("search", "search/best.yaml", ("search", *base, "--trials", str(prof.search_trials), "--steps",
                                             str(prof.search_steps), "--fine-trials", str(prof.fine_trials),
-                                            "--fine-steps", str(prof.fine_steps), "--out", str(out / "search"))),
+                                            "--fine-steps", str(prof.fine_steps), "--widths",
+                                            *map(str, prof.search_widths), "--out", str(out / "search"))),
     ]
     members = [out / f"member{seed}" for seed in range(prof.members)]
     steps += member_steps(prof, members, best)

@@ -61,7 +61,7 @@ def _objective(base: Config, out: Path, steps: int, lr_range, widths):
 
 
 def search(base: Config, trials: int, steps: int, fine_trials: int, fine_steps: int, out: Path,
-           storage: str, name: str, seed: int = 0, lr_range=(1e-4, 3e-3)) -> dict:
+           storage: str, name: str, seed: int = 0, lr_range=(1e-4, 3e-3), widths: tuple[int, ...] = WIDTHS) -> dict:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -74,7 +74,7 @@ def search(base: Config, trials: int, steps: int, fine_trials: int, fine_steps: 
                                  pruner=pruner)
     todo = trials - len([t for t in coarse.trials if t.state.is_finished()])  # a resumed study runs only what is left
     if todo > 0:
-        coarse.optimize(_objective(base, out, steps, lr_range, WIDTHS), n_trials=todo, catch=(RuntimeError,))
+        coarse.optimize(_objective(base, out, steps, lr_range, widths), n_trials=todo, catch=(RuntimeError,))
     studies = [("coarse", coarse)]
     best = _completed(coarse)[:max(1, fine_trials)]
     if fine_trials and best:
@@ -158,6 +158,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=200, help="steps per coarse trial (default: %(default)s)")
     p.add_argument("--fine-trials", type=int, default=3, help="longer trials around the best (default: %(default)s)")
     p.add_argument("--fine-steps", type=int, default=600, help="steps per fine trial (default: %(default)s)")
+    p.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS),
+                   help="model widths to try (default: %(default)s); one value searches the learning rate only")
     p.add_argument("--lr-range", type=float, nargs=2, default=[1e-4, 3e-3], metavar=("LO", "HI"))
     p.add_argument("--storage", default="", help="Optuna storage URL (default: sqlite in --out)")
     p.add_argument("--study", default="search", help="study name; an existing study is resumed")
@@ -170,7 +172,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     base = load_config(args.config, args.overrides)
     search(base, args.trials, args.steps, args.fine_trials, args.fine_steps, Path(args.out), args.storage,
-                 args.study, args.seed, tuple(args.lr_range))
+                 args.study, args.seed, tuple(args.lr_range), tuple(args.widths))
     print((Path(args.out) / "results.md").read_text())
     print(f"best config: {Path(args.out) / 'best.yaml'}")
     return 0
