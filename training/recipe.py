@@ -43,6 +43,7 @@ class Profile:
     student_steps: int
     members: int = 3
     eval_limit: int = 150
+    val_batches: int = 16        # validation batches of members and student (each a full synthesis of its pages)
     # Member i adds member_overrides[i % len]: different architectures on top of different seeds
     # (data order, initialisation), so the members err in different places and averaging helps.
     member_overrides: tuple[tuple[str, ...], ...] = ((), ("--model.name=resunet",))
@@ -56,7 +57,7 @@ PROFILES = {
     # CPU: a narrower net on smaller crops and short runs, so the whole recipe fits in about 80 minutes on 2 cores
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
-                   member_cycles=(400,), student_steps=300, eval_limit=60),
+                   member_cycles=(400,), student_steps=300, eval_limit=60, val_batches=4),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
                    fine_trials=4, fine_steps=1500,
@@ -100,7 +101,8 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
         Step("distill", "student/done", ("distill", str(ens), best, f"--train.run_dir={student}", "--train.seed=100",
                                          f"--train.steps={prof.student_steps}", f"--train.init_from={members[0] / 'best'}",
                                          "--train.progress=false", f"--train.val_every={every}",
-                                         f"--train.ckpt_every={every}", "--train.early_stop_patience=0"),
+                                         f"--train.ckpt_every={every}", "--train.early_stop_patience=0",
+                                         f"--train.val_batches={prof.val_batches}"),
              touch=True, resume=str(student)),
         # the colour head's decoding temperature, tuned on validation and written into the checkpoints
         Step("temperature ensemble", "temperature_ensemble.json",
@@ -135,7 +137,8 @@ def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
             steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
                               ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
                                "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                               "--train.early_stop_patience=0", *prof.member_overrides[seed % len(prof.member_overrides)]),
+                               "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
+                               *prof.member_overrides[seed % len(prof.member_overrides)]),
                               touch=True, resume=str(run)))
     return steps
 
