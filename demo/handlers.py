@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -55,20 +54,6 @@ class RemoteBackend:
 def local_backend(model: str | None = None) -> Colorizer:
     """In-process colouring: an exported model folder, or the store's live models."""
     return Colorizer.load(model) if model else Colorizer.live()
-
-
-class LiveBackend:
-    """The store's live models in this process, loaded on first use (the demo inside the service)."""
-
-    def __init__(self):
-        self._colorizer: Colorizer | None = None
-        self._lock = threading.Lock()
-
-    def colorize(self, *args, **kwargs) -> Result:
-        with self._lock:
-            if self._colorizer is None:
-                self._colorizer = Colorizer.live()
-        return self._colorizer.colorize(*args, **kwargs)
 
 
 # ----------------------------------------------------------------------------- hints from the editor

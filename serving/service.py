@@ -38,6 +38,7 @@ from .api import (
     read_upload,
 )
 from .config import SERVE
+from .demo_backend import WorkerBackend
 from .memory import tame_malloc
 from .registry import hint_fill_of
 from .worker import CANVASES, Inference, canvas_for, pad_to, stack_inputs
@@ -49,8 +50,11 @@ install_error_handlers(app)
 app.add_middleware(BodyLimit, limit=int(SERVE.max_upload_mb * 1024 * 1024))
 
 
+DEMO = WorkerBackend()  # the demo's pages go through the worker, like POST /colorize
+
+
 def mount_ui(app: FastAPI) -> None:
-    """The Gradio demo at /ui, in this process, on the live models. Gradio's own `gr.mount_gradio_app`:
+    """The Gradio demo at /ui, in this process, on the worker's live models. Gradio's own `gr.mount_gradio_app`:
     BentoML's `bentoml.gradio.mount_gradio_app` builds the app the pre-Gradio-6 way and the UI page answers 500."""
     if not SERVE.ui:
         return
@@ -59,9 +63,8 @@ def mount_ui(app: FastAPI) -> None:
     except ImportError:  # a serve-only install: the API works without the demo
         return
     from demo.app import MAX_FILE_SIZE, build
-    from demo.handlers import LiveBackend
 
-    gr.mount_gradio_app(app, build(LiveBackend()), path="/ui", max_file_size=MAX_FILE_SIZE)
+    gr.mount_gradio_app(app, build(DEMO), path="/ui", max_file_size=MAX_FILE_SIZE)
 
 
 mount_ui(app)
@@ -75,6 +78,7 @@ class MangaColor:
 
     def __init__(self) -> None:
         self.active = 0
+        DEMO.attach(self)
         self._roles: tuple[float, dict] = (0.0, {})
         # Decoding and composing full pages is CPU work: as many at once as there are cores. With
         # one thread per client, 16 clients thrash the cores and hold 16 full-size pages in memory.
