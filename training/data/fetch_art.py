@@ -156,18 +156,6 @@ def fetch_deb_art(name: str, dest: Path) -> tuple[int, str]:
     return n, versions[0]
 
 
-def _rasterize(args: tuple[str, str]) -> str | None:
-    import resvg_py
-
-    src, dst = args
-    try:
-        png = resvg_py.svg_to_bytes(svg_path=src, width=MAX_SIDE, height=MAX_SIDE, skip_system_fonts=True)
-        Path(dst).write_bytes(bytes(png))
-        return None
-    except Exception as e:  # one broken SVG must not stop the fetch
-        return f"{src}: {e}"
-
-
 def fetch_dicebear(dest: Path, per_style: int = 800, workers: int = 4) -> tuple[int, str]:
     """npm install the DiceBear styles, render per_style seeded faces each with node, rasterize into dest/<style>/."""
     styles = list(DICEBEAR_STYLES)
@@ -182,9 +170,11 @@ def fetch_dicebear(dest: Path, per_style: int = 800, workers: int = 4) -> tuple[
         for s in styles:
             shutil.copy(t / "node_modules/@dicebear" / s / "LICENSE", dest / f"LICENSE-{s}.txt")
             (dest / s).mkdir(parents=True, exist_ok=True)
-            jobs += [(str(p), str(dest / s / (p.stem + ".png"))) for p in sorted((t / "svg" / s).glob("*.svg"))]
+            jobs += [(str(p), str(dest / s / (p.stem + ".png")), MAX_SIDE) for p in sorted((t / "svg" / s).glob("*.svg"))]
+        from .fetch import _render_svg  # fetch imports this module at its top
+
         with ProcessPoolExecutor(workers) as pool:
-            errors = [e for e in tqdm(pool.map(_rasterize, jobs, chunksize=32), total=len(jobs),
+            errors = [e for e in tqdm(pool.map(_render_svg, jobs, chunksize=32), total=len(jobs),
                                       desc="rasterizing dicebear", unit="svg") if e]
     for e in errors:
         print("skipped", e)
