@@ -44,7 +44,8 @@ class Profile:
     members: int = 3
     eval_limit: int = 150
     val_batches: int = 16        # validation batches of members and student (each a full synthesis of its pages)
-    test_hint_counts: tuple[int, ...] = ()  # the test split's hint curve (default: eval's full curve)
+    eval_hint_counts: tuple[int, ...] = ()  # the evaluations' hint curve (default: eval's full curve)
+    eval_members: bool = True    # also score each member (and the ensemble's gain over the best one)
     # Member i adds member_overrides[i % len]: different architectures on top of different seeds
     # (data order, initialisation), so the members err in different places and averaging helps.
     member_overrides: tuple[tuple[str, ...], ...] = ((), ("--model.name=resunet",))
@@ -60,7 +61,7 @@ PROFILES = {
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
                    member_cycles=(400,), student_steps=200, members=2, eval_limit=60, val_batches=4,
-                   test_hint_counts=(0, 8, 32)),
+                   eval_hint_counts=(0, 8, 32), eval_members=False),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
                    fine_trials=4, fine_steps=1500,
@@ -96,6 +97,8 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     steps += member_steps(prof, members, best)
     ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
     tune = ("--data", data, "--split", "val", "--limit", "24")
+    evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
+             + (("--with-members",) if prof.eval_members else ()))
     every = max(50, prof.student_steps // 8)
     steps += [
         Step("ensemble", "ensemble.json", ("ensemble", *map(str, members), "--rule", "mean", "--out", str(ens))),
@@ -115,13 +118,12 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     ]
     if has_split(data, "characters"):  # the held-out source of drawn characters (data build --holdout)
         steps.append(Step("eval characters", "eval_characters/metrics.json",
-                          ("eval", str(ens), str(student / "best"), "--with-members", "--data", data, "--split",
+                          ("eval", str(ens), str(student / "best"), *evals, "--data", data, "--split",
                            "characters", "--limit", str(prof.eval_limit), "--size", "256", "--out", str(chars))))
     steps += [
-        Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--with-members", "--data", data,
+        Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--data", data,
                                                 "--split", "test", "--limit", str(prof.eval_limit), "--size", "256",
-                                                *(("--hint-counts", *map(str, prof.test_hint_counts))
-                                                  if prof.test_hint_counts else ()), "--out", str(report))),
+                                                *evals, "--out", str(report))),
         Step("export student", "exported_student", ("export", str(student / "best"), "--out", str(models / "default"),
                                                      "--name", "default", "--metrics", str(report / "metrics.json"),
                                                      "--data", data), touch=True),
