@@ -46,6 +46,7 @@ class Profile:
     val_batches: int = 16        # validation batches of members and student (each a full synthesis of its pages)
     eval_hint_counts: tuple[int, ...] = ()  # the evaluations' hint curve (default: eval's full curve)
     eval_members: bool = True    # also score each member (and the ensemble's gain over the best one)
+    test_limit: int = 0          # images of the test split (0: eval_limit)
     # Member i adds member_overrides[i % len]: different architectures on top of different seeds
     # (data order, initialisation), so the members err in different places and averaging helps.
     member_overrides: tuple[tuple[str, ...], ...] = ((), ("--model.name=resunet",))
@@ -61,7 +62,7 @@ PROFILES = {
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
                    member_cycles=(400,), student_steps=200, members=2, eval_limit=60, val_batches=4,
-                   eval_hint_counts=(0, 8, 32), eval_members=False),
+                   eval_hint_counts=(0, 8, 32), eval_members=False, test_limit=30),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
                    fine_trials=4, fine_steps=1500,
@@ -122,7 +123,8 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                            "characters", "--limit", str(prof.eval_limit), "--size", "256", "--out", str(chars))))
     steps += [
         Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--data", data,
-                                                "--split", "test", "--limit", str(prof.eval_limit), "--size", "256",
+                                                "--split", "test", "--limit", str(prof.test_limit or prof.eval_limit),
+                                                "--size", "256",
                                                 *evals, "--out", str(report))),
         Step("export student", "exported_student", ("export", str(student / "best"), "--out", str(models / "default"),
                                                      "--name", "default", "--metrics", str(report / "metrics.json"),
