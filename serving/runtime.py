@@ -13,7 +13,7 @@ import ctypes
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -105,11 +105,11 @@ class OnnxColorizer:
     def provider(self) -> str:
         return self.session.get_providers()[0]
 
-    @property
+    @cached_property
     def takes_global_hints(self) -> bool:
         return any(i.name == GLOBAL_INPUT for i in self.session.get_inputs())
 
-    @property
+    @cached_property
     def gives_confidence(self) -> bool:
         return any(o.name == CONFIDENCE_OUTPUT for o in self.session.get_outputs())
 

@@ -101,15 +101,19 @@ def test_gray_input_upscaled_stays_in_unit_range():
     assert up.min() >= 0.0 and up.max() <= 1.0
 
 
+def _random_prediction(rng, hw: tuple[int, int], ab: float) -> np.ndarray:
+    """(3, h, w) normalised Lab: L in [0, 1), a and b in [-ab, ab]."""
+    h, w = hw
+    return np.stack([rng.random((h, w)), rng.uniform(-ab, ab, (h, w)), rng.uniform(-ab, ab, (h, w))]).astype(np.float32)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("hw", [(251, 177), (1, 1), (3, 530), (530, 7)])
 def test_compose_returns_exact_original_size(kind, hw):
     h, w = hw
     rng = np.random.default_rng(7)
     original = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    ph, pw = working_size(h, w, 96)
-    pred = np.stack([rng.random((ph, pw)), rng.uniform(-0.5, 0.5, (ph, pw)), rng.uniform(-0.5, 0.5, (ph, pw))]).astype(np.float32)
-    out = compose(original, pred, kind)
+    out = compose(original, _random_prediction(rng, working_size(h, w, 96), 0.5), kind)
     assert out.shape == (h, w, 3)
     assert out.dtype == np.uint8
 
@@ -185,9 +189,7 @@ def test_compose_handles_pages_taller_than_one_band():
 def test_compose_any_size(h, w, kind, seed):
     rng = np.random.default_rng(seed)
     original = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    ph, pw = working_size(h, w, 48)
-    pred = np.stack([rng.random((ph, pw)), rng.uniform(-1, 1, (ph, pw)), rng.uniform(-1, 1, (ph, pw))]).astype(np.float32)
-    out = compose(original, pred, kind)
+    out = compose(original, _random_prediction(rng, working_size(h, w, 48), 1.0), kind)
     assert out.shape == (h, w, 3)
     assert out.dtype == np.uint8
     if kind == "lineart":   # multiply: never lighter than the lines
