@@ -8,6 +8,9 @@
 - prediction: what a model returns per page, (3, h, w) normalised Lab, or (4, h, w) with a
   per-pixel confidence in [0, 1] as the 4th channel (models with the bins colour head);
   `split_prediction` takes it apart;
+- gray gain: a model's chroma gain on gray pages (grayscale, screentone), tuned on validation
+  so that where the prior is unsure a page gets less colour rather than the wrong one
+  (`gray_gain` reads it from a model's metadata);
 - hint set: a page's hints saved with that page's size, read back onto any page
   (`write_hint_set`, `read_hint_set`, `fit_hints`).
 """
@@ -30,6 +33,15 @@ def split_prediction(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if pred.shape[0] not in (3, 4):
         raise ValueError(f"a prediction has 3 (Lab) or 4 (Lab + confidence) channels, got shape {pred.shape}")
     return pred[:3], (pred[3] if pred.shape[0] == 4 else None)
+
+
+def gray_gain(meta: dict) -> float:
+    """The chroma gain on gray pages of a model: ONNX / model-store metadata ("gray_gain"), or a
+    checkpoint's or ensemble's meta (its model config, member 0 for an ensemble); 1.0 when absent."""
+    if "gray_gain" in meta:
+        return float(meta["gray_gain"])
+    first = (meta.get("members") or [meta])[0]
+    return float(first.get("model_config", {}).get("gray_gain", 1.0))
 
 
 def write_hint_set(hints: list[Hint], size: tuple[int, int] | None) -> str:

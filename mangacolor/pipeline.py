@@ -7,7 +7,8 @@
 `predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
 and returning (N,3,h,w) normalised Lab, or (N,4,h,w) with a confidence channel that the
 solver uses as its data weight (mangacolor.contract.split_prediction) (with a `hint_fill` attribute when it wants its
-hints spread over their regions, see mangacolor.regions): a torch module wrapper in evaluation,
+hints spread over their regions, see mangacolor.regions, and a `gray_gain` attribute, the chroma gain on
+gray pages, see mangacolor.contract): a torch module wrapper in evaluation,
 an ONNX Runtime session in serving. Same inputs, same numbers.
 """
 
@@ -76,14 +77,17 @@ def has_hints(p: Prepared) -> bool:
 
 
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
-           confidence: np.ndarray | None = None) -> np.ndarray:
+           confidence: np.ndarray | None = None, gray_gain: float = 1.0) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
-    when it has one, or given here."""
+    when it has one, or given here. gray_gain: the model's chroma gain on gray pages (the solver then
+    spreads hints over a prior that is grayer where the model was tuned to be unsure)."""
     hw = prepared.hw
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence
     pred = unpad(pred, hw)
+    if kind != "lineart" and gray_gain != 1.0:
+        pred = np.concatenate([pred[:1], pred[1:] * np.float32(gray_gain)])
     if wants_refine(refine_mode, has_hints(prepared)):
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
         pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw))
@@ -98,4 +102,4 @@ def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | 
     check_refine(refine)  # a bad mode fails before the model runs
     p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False))
     pred = predict(p.x, p.hint, p.mask)[0]
-    return finish(page, pred, p, kind, refine)
+    return finish(page, pred, p, kind, refine, gray_gain=getattr(predict, "gray_gain", 1.0))

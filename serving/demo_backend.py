@@ -15,6 +15,7 @@ from mangacolor.hints import Hint
 
 from .config import SERVE
 from .inference import Colorizer, Result
+from .registry import traits
 from .worker import CANVASES, canvas_for, pad_to
 
 
@@ -24,13 +25,20 @@ class WorkerModel:
     def __init__(self, service, role: str):
         self.service, self.role = service, role
 
-    @property
-    def hint_fill(self) -> bool:
+    def _traits(self) -> dict:
         status = self.service.inference.status()
         if self.role not in status:
             raise ValueError(f"no {self.role} model is live yet; deploy one with "
                              f"`mangacolor deploy MODEL --role {self.role} --promote`")
-        return bool(status[self.role].get("hint_fill", False))
+        return traits(status[self.role])
+
+    @property
+    def hint_fill(self) -> bool:
+        return self._traits()["hint_fill"]
+
+    @property
+    def gray_gain(self) -> float:
+        return self._traits()["gray_gain"]
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
         svc = self.service

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mangacolor.contract import ROLES
+from mangacolor.contract import ROLES, gray_gain
 
 from .runtime import MODEL_FILE, ModelError, load_model, model_file
 
@@ -110,6 +110,7 @@ def deploy(folder: str | Path, role: str | None = None) -> str:
     with bentoml.models.create(f"{STORE_NAME}:{version}", labels=labels,
                                metadata={"role": role, "source": str(folder.resolve()),
                                          "hint_fill": bool(meta.get("hint_fill", False)),
+                                         "gray_gain": gray_gain(meta),
                                          "quality": meta.get("quality", {}), "metrics": meta.get("metrics", {})}) as m:
         for f in MODEL_FILES:
             if (folder / f).is_file():
@@ -129,20 +130,26 @@ def model_dir(tag: str) -> Path:
         raise ModelError(f"model {tag} is not deployed; see `mangacolor models` or GET /models") from None
 
 
-_HINT_FILL: dict[str, bool] = {}  # tag -> flag; a deployed version's metadata never changes
+_TRAITS: dict[str, dict] = {}  # tag -> traits; a deployed version's metadata never changes
 
 
-def hint_fill_of(tag: str) -> bool:
-    """Whether a deployed model wants its hints spread over their regions (False when unknown:
-    the model call then answers 404 for an unknown tag; unknown tags are not cached)."""
+def traits(meta: dict) -> dict:
+    """What the pipeline needs to know of a model besides its weights: whether it wants its hints
+    spread over their regions (mangacolor.regions) and its chroma gain on gray pages."""
+    return {"hint_fill": bool(meta.get("hint_fill", False)), "gray_gain": gray_gain(meta)}
+
+
+def traits_of(tag: str) -> dict:
+    """`traits` of a deployed model (the defaults when unknown: the model call then answers 404 for
+    an unknown tag; unknown tags are not cached)."""
     import bentoml
 
-    if tag not in _HINT_FILL:
+    if tag not in _TRAITS:
         try:
-            _HINT_FILL[tag] = bool(bentoml.models.get(check_tag(tag)).info.metadata.get("hint_fill", False))
+            _TRAITS[tag] = traits(bentoml.models.get(check_tag(tag)).info.metadata)
         except Exception:
-            return False
-    return _HINT_FILL[tag]
+            return traits({})
+    return _TRAITS[tag]
 
 
 def role_of(tag: str) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mangacolor.contract import gray_gain
+
 MODEL_FILE = "model.onnx"
 INPUTS = ("x", "hint", "mask")
 OUTPUT = "lab"
@@ -100,6 +102,11 @@ class OnnxColorizer:
     def hint_fill(self) -> bool:
         """Trained with hints spread over their regions: `mangacolor.pipeline.prepare(fill=True)` for it."""
         return bool(self.metadata.get("hint_fill", False))
+
+    @property
+    def gray_gain(self) -> float:
+        """Chroma gain on gray pages (mangacolor.contract.gray_gain): `pipeline.finish(gray_gain=...)` for it."""
+        return gray_gain(self.metadata)
 
     @property
     def provider(self) -> str:

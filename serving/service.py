@@ -40,7 +40,7 @@ from .api import (
 from .config import SERVE
 from .demo_backend import WorkerBackend
 from .memory import tame_malloc
-from .registry import hint_fill_of
+from .registry import traits, traits_of
 from .worker import CANVASES, Inference, canvas_for, pad_to, stack_inputs
 
 log = logging.getLogger("mangacolor")
@@ -95,14 +95,14 @@ class MangaColor:
             self._roles = (time.monotonic(), roles)
         return roles
 
-    async def _hint_fill(self, quality: str, model: str) -> bool:
-        """Whether the model that will answer wants hints spread over their regions (mangacolor.regions)."""
+    async def _traits(self, quality: str, model: str) -> dict:
+        """The traits of the model that will answer (registry.traits: hint spreading, gray gain)."""
         if model:
-            return await self._on_cpu(hint_fill_of, model)
+            return await self._on_cpu(traits_of, model)
         try:  # the status is cached for a second: just after a promotion it may still describe the old model
-            return bool((await self._live_roles()).get(quality, {}).get("hint_fill", False))
+            return traits((await self._live_roles()).get(quality, {}))
         except Exception:  # worker unreachable: the request fails with 503 below, after its own checks
-            return False
+            return traits({})
 
     async def __is_ready__(self) -> bool:
         try:
@@ -154,15 +154,17 @@ class MangaColor:
         self.active += 1
         try:
             data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
-            fill = await self._hint_fill(quality, model)
-            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels, fill,
-                                     WORK_SIZE, refine)
+            model_traits = await self._traits(quality, model)
+            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels,
+                                     model_traits["hint_fill"], WORK_SIZE, refine)
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")
             pred = await self._predict(job)
             # compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
-            png = await self._on_cpu(lambda: encode_png(finish(job.page, pred, job.prepared, job.kind, job.refine), 1))
+            gain = model_traits["gray_gain"]
+            png = await self._on_cpu(lambda: encode_png(
+                finish(job.page, pred, job.prepared, job.kind, job.refine, gray_gain=gain), 1))
         finally:
             self.active -= 1
         return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})

@@ -92,7 +92,17 @@ def test_no_global_hints_equals_zeros_in_the_network():
     assert a.shape == (2, 3, 37, 29)
 
 
-def test_temperature_pick_prefers_psnr_among_colourful_enough():
-    row = lambda p, c: {"grayscale": {"psnr": p, "colourfulness": c}, "lineart": {"psnr": p, "colourfulness": c}}  # noqa: E731
-    assert pick({0.2: row(18, 0.9), 0.5: row(20, 0.6), 1.0: row(21, 0.3)}) == 0.5
-    assert pick({0.5: row(20, 0.3), 1.0: row(21, 0.1)}) == 0.5   # none colourful enough: the most colourful
+def test_decoding_pick_does_no_harm_first_then_prefers_psnr_among_colourful_enough():
+    def row(p, c, de):
+        return {"grayscale": {"psnr": p, "colourfulness": c, "chroma_de": de},
+                "lineart": {"psnr": p - 10, "colourfulness": c, "chroma_de": de}}
+
+    gray = {"psnr": 20.0, "chroma_de": 10.0}
+    table = {(0.2, 1.0): row(19, 0.9, 12),     # colourful but worse than gray: harm
+             (0.5, 0.6): row(21, 0.6, 9),       # no harm, colourful enough
+             (0.5, 0.8): row(20.5, 0.7, 9.5),   # no harm, colourful enough, lower PSNR
+             (1.0, 0.4): row(22, 0.3, 8)}       # best PSNR but not colourful enough
+    assert pick(table, gray) == (0.5, 0.6)
+    del table[(0.5, 0.6)], table[(0.5, 0.8)]
+    assert pick(table, gray) == (1.0, 0.4)      # none colourful enough: the one that does no harm
+    assert pick({(0.2, 1.0): row(19, 0.9, 12), (0.5, 1.0): row(19.5, 0.2, 11)}, gray) == (0.5, 1.0)  # all harm: best PSNR

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from mangacolor.contract import KINDS, MODES, REFINE_MODES, ROLES, fit_hints, read_hint_set, write_hint_set
+from mangacolor.color import rgb_to_lab
+from mangacolor.contract import (
+    KINDS,
+    MODES,
+    REFINE_MODES,
+    ROLES,
+    fit_hints,
+    gray_gain,
+    read_hint_set,
+    write_hint_set,
+)
 from mangacolor.hints import HintError, Point, Stroke
+from mangacolor.pipeline import colorize
 
 
 def test_the_vocabulary():
@@ -28,3 +40,38 @@ def test_a_hint_set_round_trips_and_fits_another_page():
 def test_a_bad_size_is_a_hint_error(size):
     with pytest.raises(HintError, match="size"):
         read_hint_set('{"size": %s, "hints": []}' % size)
+
+
+def test_gray_gain_is_read_from_any_model_metadata():
+    assert gray_gain({}) == 1.0                                             # models from before the gain
+    assert gray_gain({"gray_gain": 0.6, "hint_fill": False}) == 0.6         # ONNX / model-store metadata
+    assert gray_gain({"model_config": {"gray_gain": 0.8}}) == 0.8           # a checkpoint's meta
+    assert gray_gain({"members": [{"model_config": {"gray_gain": 0.4}}, {"model_config": {}}]}) == 0.4
+
+
+class _Vivid:
+    """A fake model proposing one saturated colour everywhere, with a gray gain."""
+
+    def __init__(self, gain: float):
+        self.gray_gain = gain
+
+    def __call__(self, x, hint, mask):
+        out = np.zeros((x.shape[0], 3, *x.shape[-2:]), np.float32)
+        out[:, 0], out[:, 1], out[:, 2] = 0.6, 0.3, -0.25
+        return out
+
+
+def _chroma(rgb):
+    lab = rgb_to_lab(rgb)
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def test_the_gray_gain_scales_the_chroma_of_gray_pages_only():
+    rng = np.random.default_rng(3)
+    gray = np.repeat(rng.integers(60, 200, (45, 71, 1), dtype=np.uint8), 3, axis=2)
+    full, half = (colorize(gray, _Vivid(g), "grayscale") for g in (1.0, 0.5))
+    ratio = _chroma(half).mean() / _chroma(full).mean()
+    assert 0.4 < ratio < 0.6
+    line = np.full((45, 71, 3), 255, np.uint8)
+    line[20:23] = 0
+    assert (colorize(line, _Vivid(1.0), "lineart") == colorize(line, _Vivid(0.3), "lineart")).all()

@@ -45,6 +45,7 @@ def describe(pred, data_root: str | None) -> dict:
     return {
         "kind": "ensemble" if pred.meta.get("members") else "single",
         "hint_fill": pred.hint_fill,
+        "gray_gain": pred.gray_gain,
         "members": len(metas),
         "rule": pred.meta["ensemble"].rule if pred.meta.get("ensemble") else None,
         "model_configs": [m["model_config"] for m in metas],

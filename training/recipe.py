@@ -6,7 +6,7 @@
 2. a short search, then K ensemble members with the best config (different seeds), each
    trained in the profile's learning-rate cycles;
 3. distill the ensemble into a student that starts from member 0; tune the colour head's decoding
-   temperature of both on validation; evaluate members, ensemble and student on the test split and
+   temperature and gray gain of both on validation; evaluate members, ensemble and student on the test split and
    on the held-out characters split next to every baseline;
 4. export: the student (fp32, fp16, INT8) to models/default, the ensemble (fp32) to
    models/default-ensemble, each with its card, the evaluation report and the
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mangacolor.cli import main as mc
+
+PORTRAIT_SOURCES = ("wesnoth", "flare")  # the default dataset's painted portraits (training/data/fetch_art.py)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,11 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     members = [out / f"member{seed}" for seed in range(prof.members)]
     steps += member_steps(prof, members, best)
     ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
-    tune = ("--data", data, "--split", "val", "--limit", "24")
+    # decoding is tuned on the drawn portraits of validation when the dataset has them (the closest to
+    # the characters users colour; 74 in the default dataset), else on all of validation
+    portraits = split_sources(data, "val") & set(PORTRAIT_SOURCES)
+    tune = ("--data", data, "--split", "val", "--limit", "40", "--grid", "0.3", "0.5", "0.7",
+            *(("--sources", *sorted(portraits)) if portraits else ()))
     evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
              + (("--with-members",) if prof.eval_members else ()))
     every = max(50, prof.student_steps // 8)
@@ -151,9 +157,14 @@ def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
     return steps
 
 
-def has_split(data: str, split: str) -> bool:
+def split_sources(data: str, split: str) -> set[str]:
+    """The sources with images in a split of the dataset (empty when there is no manifest yet)."""
     f = Path(data) / "manifest.json"
-    return f.is_file() and any(r["split"] == split for r in json.loads(f.read_text())["items"])
+    return {r.get("source", "") for r in json.loads(f.read_text())["items"] if r["split"] == split} if f.is_file() else set()
+
+
+def has_split(data: str, split: str) -> bool:
+    return bool(split_sources(data, split))
 
 
 def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:

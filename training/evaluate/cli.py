@@ -18,6 +18,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="val", choices=["val", "test", "characters"])
     p.add_argument("--size", type=int, default=256, help="long side of evaluated pages (default: %(default)s)")
     p.add_argument("--limit", type=int, default=100, help="images of the split, 0 = all (default: %(default)s)")
+    p.add_argument("--sources", nargs="+", default=(), metavar="SOURCE",
+                   help="only the split's images from these dataset sources (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
                    help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
@@ -49,7 +51,8 @@ def run(args) -> int:
     if args.baselines is not None and (bad := set(args.baselines) - set(BASELINES)):
         raise ValueError(f"unknown baselines {sorted(bad)}; choose from {list(BASELINES)}")
     cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
-                     refine=args.refine, baselines=BASELINES if args.baselines is None else tuple(args.baselines),
+                     refine=args.refine, sources=tuple(args.sources),
+                     baselines=BASELINES if args.baselines is None else tuple(args.baselines),
                      **({"hint_counts": tuple(args.hint_counts)} if args.hint_counts else {}))
     t = time.time()
     res = evaluate(preds, cfg)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mangacolor.contract import gray_gain
 from mangacolor.regions import uses_fill
 
 
@@ -20,6 +21,7 @@ class TorchPredictor:
         self.name, self.device, self.meta = name, device, meta or {}
         # trained with data.hint_fill: its inputs are prepared with fill=True, as serving will
         self.hint_fill = uses_fill(self.meta) if hint_fill is None else hint_fill
+        self.gray_gain = gray_gain(self.meta)
 
     @torch.no_grad()
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -38,6 +40,7 @@ class OnnxPredictor:
 
         self.model = load_model(path, device=device, variant=variant, warm=False)
         self.name, self.meta, self.hint_fill = name, self.model.metadata, self.model.hint_fill
+        self.gray_gain = self.model.gray_gain
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.model(x, hint, mask)
@@ -73,6 +76,7 @@ def member_predictors(pred: TorchPredictor) -> list[TorchPredictor]:
                for i, m in enumerate(pred.module.members)]
     for m in members:
         m.parent = pred  # evaluation then combines the members' outputs instead of running them twice
+        m.gray_gain = pred.gray_gain
     return members
 
 

@@ -51,6 +51,7 @@ class EvalConfig:
     kinds: tuple[str, ...] = KINDS
     baselines: tuple[str, ...] = BASELINES
     refine: str = "auto"            # the models' refinement, as the product runs them
+    sources: tuple[str, ...] = ()   # only the split's images from these sources (empty: all)
 
 
 @dataclass
@@ -99,9 +100,9 @@ def _score(out, target, hint_rgb, mask, page, kind: str, full: bool) -> dict:
 def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Results:
     """Run every predictor and baseline over the protocol; returns all rows."""
     manifest = load_manifest(cfg.data)
-    items = [r for r in manifest["items"] if r["split"] == cfg.split]
+    items = [r for r in manifest["items"] if r["split"] == cfg.split and (not cfg.sources or r["source"] in cfg.sources)]
     if not items:
-        raise ValueError(f"split {cfg.split!r} of {cfg.data} is empty")
+        raise ValueError(f"split {cfg.split!r} of {cfg.data} has no images" + (f" from {cfg.sources}" if cfg.sources else ""))
     if cfg.limit and len(items) > cfg.limit:
         pick = np.random.default_rng(cfg.seed).choice(len(items), cfg.limit, replace=False)
         items = [items[i] for i in sorted(pick)]
@@ -132,7 +133,7 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
-                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine)
+                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, gray_gain=pr.gray_gain)
                     row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, page, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:

@@ -1,12 +1,20 @@
-"""`mangacolor temperature MODEL`: tune the bins head's annealed-mean temperature on validation.
+"""`mangacolor temperature MODEL`: tune the bins head's decoding on validation: its annealed-mean
+temperature T and its chroma gain on gray pages.
 
 Low T decodes the most likely bin (vivid, wrong where the model is unsure); T = 1 the mean of
-the distribution (safe: low chroma where it is spread). Each candidate is scored through the
-product's pipeline with no hints on grayscale pages and line art; the pick is the best mean
-PSNR among the candidates whose colourfulness ratio reaches the floor on both kinds (0.5 on
-grayscale, 0.4 on line art: colour, not sepia), or the most colourful one when none does.
-The chosen T is written into the checkpoint(s): a student's folder, or every member of an
-ensemble, so evaluation and export decode with it.
+the distribution (safe: low chroma where it is spread). The gray gain scales the chroma the model
+proposes for gray pages (grayscale, screentone; mangacolor.contract.gray_gain): below 1 when its
+colours are often wrong, so that a page without hints is not made worse than leaving it gray
+(line art keeps its colour: its paper has no gray to fall back on). Each (T, gain) is scored
+through the product's pipeline with no hints, next to leaving the page gray, on validation images
+(`--sources`: the recipe passes the drawn portraits, the closest to the characters users colour).
+The pick, in order:
+1. no harm and colour: grayscale PSNR >= gray, chroma dE < gray, colourfulness ratio >= 0.5 on
+   grayscale and >= 0.4 on line art; among these the best mean PSNR of both kinds;
+2. no harm: the most colourful candidate that does no harm;
+3. else the best grayscale PSNR.
+Both are written into the checkpoint(s): a student's folder, or every member of an ensemble, so
+evaluation and export decode with them.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 GRID = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+GAINS = (0.4, 0.6, 0.8, 1.0)
 FLOOR = {"grayscale": 0.5, "lineart": 0.4}
+METRICS = ("psnr", "colourfulness", "chroma_de")
 
 
 def bins_modules(module) -> list:
@@ -30,26 +40,55 @@ def set_temperature(module, t: float) -> None:
         m.temperature.fill_(t)
 
 
-def score(pred, data: str, split: str, limit: int, size: int) -> dict:
-    """{kind: {psnr, colourfulness, chroma_de}} at 0 hints."""
+def score(pred, cfg, kinds: tuple[str, ...], baselines: tuple[str, ...] = ()) -> dict:
+    """{method: {kind: {psnr, colourfulness, chroma_de}}} at 0 hints, for the predictor and the baselines."""
+    from dataclasses import replace
+
     from .report import aggregate
-    from .run import EvalConfig, evaluate
+    from .run import evaluate
 
-    cfg = EvalConfig(data=data, split=split, size=size, limit=limit, hint_counts=(0,),
-                     kinds=tuple(FLOOR), baselines=())
-    agg = aggregate(evaluate([pred], cfg, progress=False).rows)[pred.name]
-    return {k: {m: agg[k]["0"][m] for m in ("psnr", "colourfulness", "chroma_de")} for k in FLOOR}
+    agg = aggregate(evaluate([pred], replace(cfg, kinds=kinds, baselines=baselines), progress=False).rows)
+    return {name: {k: {m: agg[name][k]["0"][m] for m in METRICS} for k in kinds} for name in (pred.name, *baselines)}
 
 
-def pick(table: dict[float, dict]) -> float:
-    ok = [t for t, r in table.items() if all(r[k]["colourfulness"] >= f for k, f in FLOOR.items())]
-    if ok:
-        return max(ok, key=lambda t: np.mean([table[t][k]["psnr"] for k in FLOOR]))
-    return max(table, key=lambda t: min(table[t][k]["colourfulness"] / f for k, f in FLOOR.items()))
+def no_harm(row: dict, gray: dict) -> bool:
+    g = row["grayscale"]
+    return g["psnr"] >= gray["psnr"] and g["chroma_de"] < gray["chroma_de"]
 
 
-def write_back(path: Path, module, t: float) -> list[str]:
-    """Rewrite the checkpoint(s) behind `path` with temperature t (weights otherwise unchanged)."""
+def pick(table: dict[tuple[float, float], dict], gray: dict) -> tuple[float, float]:
+    """(T, gain) by the rule of the module's docstring; `gray`: grayscale scores of leaving the page gray."""
+    safe = [c for c, r in table.items() if no_harm(r, gray)]
+    vivid = [c for c in safe if all(table[c][k]["colourfulness"] >= f for k, f in FLOOR.items())]
+    if vivid:
+        return max(vivid, key=lambda c: np.mean([table[c][k]["psnr"] for k in FLOOR]))
+    if safe:
+        return max(safe, key=lambda c: min(table[c][k]["colourfulness"] / f for k, f in FLOOR.items()))
+    return max(table, key=lambda c: table[c]["grayscale"]["psnr"])
+
+
+def tune(pred, cfg, temperatures, gains, log=print) -> tuple[dict, dict]:
+    """Scores every (T, gain): line art once per T (the gain leaves it alone), gray pages per gain.
+    Returns ({(T, gain): {kind: scores}}, grayscale scores of leaving the page gray)."""
+    gray = None
+    table = {}
+    for t in temperatures:
+        set_temperature(pred.module, t)
+        for i, g in enumerate(gains):
+            pred.gray_gain = g
+            kinds = tuple(FLOOR) if i == 0 else ("grayscale",)
+            s = score(pred, cfg, kinds, ("no colour",) if gray is None else ())
+            gray = gray or s["no colour"]["grayscale"]
+            row = s[pred.name]
+            table[(t, g)] = row | ({} if i == 0 else {"lineart": table[(t, gains[0])]["lineart"]})
+            log(f"T={t:<5} gain={g:<4} " + "  ".join(f"{k}: {r['psnr']:.2f} dB, colourfulness {r['colourfulness']:.2f}, "
+                                                   f"dE {r['chroma_de']:.1f}" for k, r in table[(t, g)].items()))
+    return table, gray
+
+
+def write_back(path: Path, module, **decoding) -> list[str]:
+    """Rewrite the checkpoint(s) behind `path` with new decoding settings (temperature, gray_gain) in
+    their model config; weights otherwise unchanged."""
     from dataclasses import replace
 
     from training import checkpoint as ckpt
@@ -59,10 +98,9 @@ def write_back(path: Path, module, t: float) -> list[str]:
     written = []
     for folder, m in zip(folders, bins_modules(module)):
         _, meta = ckpt.load_model(folder)
-        cfg = replace(m.cfg, temperature=float(t))
-        m.cfg = cfg
+        m.cfg = replace(m.cfg, **decoding)
         meta = {k: v for k, v in meta.items() if k not in ("files", "model_config", "code_version")}
-        ckpt.save_checkpoint(folder, m, cfg, ckpt.load_state(folder), meta)
+        ckpt.save_checkpoint(folder, m, m.cfg, ckpt.load_state(folder), meta)
         written.append(str(folder))
     return written
 
@@ -72,9 +110,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="checkpoint folder or ensemble manifest (.json) with the bins head")
     p.add_argument("--data", default="data/datasets/default")
     p.add_argument("--split", default="val")
+    p.add_argument("--sources", nargs="+", default=(), metavar="SOURCE",
+                   help="only the split's images from these sources (default: all)")
     p.add_argument("--limit", type=int, default=24, help="validation images (default: %(default)s)")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--grid", type=float, nargs="+", default=list(GRID), help="candidate temperatures")
+    p.add_argument("--gains", type=float, nargs="+", default=list(GAINS), help="candidate chroma gains on gray pages")
     p.add_argument("--out", default="", help="also write the table and the pick to this JSON file")
     p.add_argument("--dry-run", action="store_true", help="report only; leave the checkpoints as they are")
     p.set_defaults(func=run)
@@ -84,24 +125,24 @@ def run(args) -> int:
     import torch
 
     from .predictors import load_predictor
+    from .run import EvalConfig
 
     pred = load_predictor(args.model, "cpu")
     if not bins_modules(pred.module):
         print(f"error: {args.model} has no bins head: nothing to tune")
         return 2
-    table = {}
+    cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, hint_counts=(0,),
+                     sources=tuple(args.sources))
     with torch.no_grad():
-        for t in args.grid:
-            set_temperature(pred.module, t)
-            table[t] = score(pred, args.data, args.split, args.limit, args.size)
-            print(f"T={t:<5} " + "  ".join(f"{k}: {r['psnr']:.2f} dB, colourfulness {r['colourfulness']:.2f}, "
-                                           f"dE {r['chroma_de']:.1f}" for k, r in table[t].items()), flush=True)
-    best = pick(table)
-    print(f"picked T={best}")
-    set_temperature(pred.module, best)
-    written = [] if args.dry_run else write_back(Path(args.model), pred.module, best)
+        table, gray = tune(pred, cfg, args.grid, args.gains, lambda s: print(s, flush=True))
+    t, g = pick(table, gray)
+    print(f"left gray: {gray['psnr']:.2f} dB, dE {gray['chroma_de']:.1f}; picked T={t}, gray gain={g}")
+    set_temperature(pred.module, t)
+    written = [] if args.dry_run else write_back(Path(args.model), pred.module, temperature=float(t), gray_gain=float(g))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"picked": best, "table": {str(k): v for k, v in table.items()},
+        Path(args.out).write_text(json.dumps({"picked": {"temperature": t, "gray_gain": g}, "left_gray": gray,
+                                              "table": [{"temperature": k[0], "gray_gain": k[1]} | v
+                                                        for k, v in table.items()],
                                               "written": written}, indent=1))
     return 0

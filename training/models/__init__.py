@@ -27,6 +27,8 @@ class ModelConfig:
     out_bias: tuple[float, float, float] = (0.75, 0.0, 0.0)  # output at init: light gray, no colour
     head: str = "l1"              # "l1": Lab regression | "bins": ab classification + regression refinement
     temperature: float = 0.38     # bins head: annealed-mean temperature (tuned on validation after training)
+    gray_gain: float = 1.0        # chroma gain on gray pages, applied by the pipeline (mangacolor.contract.gray_gain):
+    #                               tuned on validation after training, so an unsure prior never makes a page worse than gray
     global_hints: bool = False    # bins head: take a global-hints vector (mangacolor.abbins) as a 4th input
 
 
