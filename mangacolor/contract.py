@@ -40,7 +40,8 @@ def gray_gain(meta: dict) -> float:
     checkpoint's or ensemble's meta (its model config, member 0 for an ensemble); 1.0 when absent."""
     if "gray_gain" in meta:
         return float(meta["gray_gain"])
-    first = (meta.get("members") or [meta])[0]
+    members = meta.get("members")  # a list of member metas in an ensemble's meta; a count in ONNX metadata
+    first = members[0] if isinstance(members, list) and members else meta
     return float(first.get("model_config", {}).get("gray_gain", 1.0))
 
 

@@ -47,6 +47,7 @@ def test_gray_gain_is_read_from_any_model_metadata():
     assert gray_gain({"gray_gain": 0.6, "hint_fill": False}) == 0.6         # ONNX / model-store metadata
     assert gray_gain({"model_config": {"gray_gain": 0.8}}) == 0.8           # a checkpoint's meta
     assert gray_gain({"members": [{"model_config": {"gray_gain": 0.4}}, {"model_config": {}}]}) == 0.4
+    assert gray_gain({"members": 2, "kind": "ensemble"}) == 1.0             # ONNX metadata of an older export
 
 
 class _Vivid:
