@@ -11,6 +11,10 @@
 - gray gain: a model's chroma gain on gray pages (grayscale, screentone), tuned on validation
   so that where the prior is unsure a page gets less colour rather than the wrong one
   (`gray_gain` reads it from a model's metadata);
+- structure: whether an exported model is one network or an ensemble (`STRUCTURES`; metadata
+  "structure", read by `structure_of`); not to be confused with the input kind;
+- checks: an exported variant's measured report (parity error, size, validation PSNR and its
+  change from fp32; metadata "checks", read by `checks_of`); not to be confused with the role;
 - hint set: a page's hints saved with that page's size, read back onto any page
   (`write_hint_set`, `read_hint_set`, `fit_hints`).
 """
@@ -25,6 +29,7 @@ KINDS = ("lineart", "grayscale", "screentone")
 MODES = ("auto", *KINDS)
 ROLES = ("fast", "ensemble")
 REFINE_MODES = ("auto", "on", "off")
+STRUCTURES = ("single", "ensemble")
 WORK_SIZE = 512
 
 
@@ -43,6 +48,18 @@ def gray_gain(meta: dict) -> float:
     members = meta.get("members")  # a list of member metas in an ensemble's meta; a count in ONNX metadata
     first = members[0] if isinstance(members, list) and members else meta
     return float(first.get("model_config", {}).get("gray_gain", 1.0))
+
+
+# Exports (and model-store entries) made before the rename carry "kind" for the structure and
+# "quality" for the checks; the bundled models are such exports, so readers take both spellings.
+def structure_of(meta: dict) -> str:
+    """"single" or "ensemble" from ONNX or model-store metadata or labels; "single" when absent."""
+    return str(meta.get("structure", meta.get("kind", "single")))
+
+
+def checks_of(meta: dict) -> dict:
+    """A variant's checks report from ONNX or model-store metadata; {} when absent."""
+    return meta.get("checks", meta.get("quality")) or {}
 
 
 def write_hint_set(hints: list[Hint], size: tuple[int, int] | None) -> str:

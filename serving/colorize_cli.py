@@ -35,7 +35,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def expand(inputs: list[str], out: Path) -> list[tuple[str, Path, Path]]:
-    """(kind, source, destination) for every input; folders expand to their images and chapters."""
+    """(job, source, destination) for every input, job "chapter" or "image"; folders expand to their images and chapters."""
     from .chapter import PAGE_EXTS, natural_key
 
     jobs = []
@@ -46,12 +46,12 @@ def expand(inputs: list[str], out: Path) -> list[tuple[str, Path, Path]]:
                            key=lambda p: natural_key(str(p.relative_to(src))))
             for f in files:
                 rel = f.relative_to(src)
-                kind = "chapter" if f.suffix.lower() in ARCHIVES else "image"
-                dst = out / src.name / (rel.with_suffix(".cbz") if kind == "chapter" else rel.with_suffix(".png"))
-                jobs.append((kind, f, dst))
+                job = "chapter" if f.suffix.lower() in ARCHIVES else "image"
+                dst = out / src.name / (rel.with_suffix(".cbz") if job == "chapter" else rel.with_suffix(".png"))
+                jobs.append((job, f, dst))
         elif src.is_file():
-            kind = "chapter" if src.suffix.lower() in ARCHIVES else "image"
-            jobs.append((kind, src, out / (src.stem + (".cbz" if kind == "chapter" else ".png"))))
+            job = "chapter" if src.suffix.lower() in ARCHIVES else "image"
+            jobs.append((job, src, out / (src.stem + (".cbz" if job == "chapter" else ".png"))))
         else:
             raise FileNotFoundError(f"input {raw} does not exist")
     return jobs
@@ -72,13 +72,13 @@ def run(args) -> int:
     print(f"model {colorizer.model.path} on {colorizer.model.provider}; {len(jobs)} job(s)")
     failed = 0
     bar = tqdm(jobs, unit="file", desc="colorize")
-    for kind, src, dst in bar:
+    for job, src, dst in bar:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if dst.exists():
             bar.write(f"{dst} exists: skipped (done earlier)")
             continue
-        job = _chapter if kind == "chapter" else _image
-        failed += job(src, dst, colorizer, args, hints, hint_size, bar.write)
+        handle = _chapter if job == "chapter" else _image
+        failed += handle(src, dst, colorizer, args, hints, hint_size, bar.write)
     print(f"done: {len(jobs)} job(s), {failed} failure(s)")
     return 1 if failed else 0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mangacolor.contract import ROLES, gray_gain
+from mangacolor.contract import ROLES, checks_of, gray_gain, structure_of
 
 from .runtime import MODEL_FILE, ModelError, load_model, model_file
 
@@ -101,17 +101,17 @@ def deploy(folder: str | Path, role: str | None = None) -> str:
     folder = Path(folder)
     model_file(folder)  # clear error when missing
     meta = validate(folder)
-    role = role or ("ensemble" if meta.get("kind") == "ensemble" else "fast")
+    role = role or ("ensemble" if structure_of(meta) == "ensemble" else "fast")
     if role not in ROLES:
         raise ModelError(f"role must be one of {ROLES}")
     version = re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("version", "v")).lower())[:100]
-    labels = {"role": role, "kind": str(meta.get("kind", "single")),
+    labels = {"role": role, "structure": structure_of(meta),
               "name": re.sub(r"[^a-z0-9_.-]", "-", str(meta.get("name", "")).lower())}
     with bentoml.models.create(f"{STORE_NAME}:{version}", labels=labels,
                                metadata={"role": role, "source": str(folder.resolve()),
                                          "hint_fill": bool(meta.get("hint_fill", False)),
                                          "gray_gain": gray_gain(meta),
-                                         "quality": meta.get("quality", {}), "metrics": meta.get("metrics", {})}) as m:
+                                         "checks": checks_of(meta), "metrics": meta.get("metrics", {})}) as m:
         for f in MODEL_FILES:
             if (folder / f).is_file():
                 shutil.copy(folder / f, Path(m.path) / f)
@@ -186,7 +186,8 @@ def rollback(role: str = "fast") -> dict:
 
 
 def list_models() -> list[dict]:
-    """Deployed models with role, live flag, creation time and quality metadata."""
+    """Deployed models with role, structure, live flag, creation time and the variant's checks
+    (entries deployed before the rename are read through the same compatible readers)."""
     import bentoml
 
     state = read_state()
@@ -194,9 +195,9 @@ def list_models() -> list[dict]:
     out = []
     for m in bentoml.models.list(STORE_NAME):
         info = m.info
-        out.append({"tag": str(m.tag), "role": info.labels.get("role"), "kind": info.labels.get("kind"),
+        out.append({"tag": str(m.tag), "role": info.labels.get("role"), "structure": structure_of(info.labels),
                     "live": str(m.tag) in live, "created": str(info.creation_time)[:19],
-                    "quality": info.metadata.get("quality"), "metrics": bool(info.metadata.get("metrics"))})
+                    "checks": checks_of(info.metadata), "metrics": bool(info.metadata.get("metrics"))})
     return sorted(out, key=lambda d: d["created"])
 
 

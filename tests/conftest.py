@@ -59,7 +59,7 @@ def exported(tiny_runs, tmp_path_factory):
     from mangacolor.cli import main
 
     out = tmp_path_factory.mktemp("models") / "tiny"
-    assert main(["export", str(tiny_runs[0] / "best"), "--out", str(out), "--calib", "6", "--quality-limit", "4"]) == 0
+    assert main(["export", str(tiny_runs[0] / "best"), "--out", str(out), "--calib", "6", "--checks-limit", "4"]) == 0
     return out
 
 

@@ -30,6 +30,6 @@ def export_hint_echo(folder: Path, name: str = "echo", hint_fill: bool = False) 
 
     folder.mkdir(parents=True, exist_ok=True)
     export_onnx(HintEcho(), folder / "model.onnx")
-    set_metadata(folder / "model.onnx", {"name": name, "version": name, "variant": "fp32", "kind": "single",
+    set_metadata(folder / "model.onnx", {"name": name, "version": name, "variant": "fp32", "structure": "single",
                                          "preprocessing_version": PREPROCESSING_VERSION, "hint_fill": hint_fill})
     return folder

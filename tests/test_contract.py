@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,9 +14,12 @@ from mangacolor.contract import (
     MODES,
     REFINE_MODES,
     ROLES,
+    STRUCTURES,
+    checks_of,
     fit_hints,
     gray_gain,
     read_hint_set,
+    structure_of,
     write_hint_set,
 )
 from mangacolor.hints import HintError, Point, Stroke
@@ -23,6 +29,26 @@ from mangacolor.pipeline import colorize
 def test_the_vocabulary():
     assert MODES == ("auto", *KINDS) and len(set(MODES)) == len(MODES)
     assert ROLES == ("fast", "ensemble") and REFINE_MODES == ("auto", "on", "off")
+
+
+def test_structure_and_checks_are_read_under_old_and_new_names():
+    checks = {"parity_max_abs_err": 1e-6, "psnr_change_db": -0.01}
+    assert structure_of({"structure": "ensemble"}) == "ensemble" and checks_of({"checks": checks}) == checks
+    assert structure_of({"kind": "ensemble"}) == "ensemble" and checks_of({"quality": checks}) == checks  # older exports
+    assert structure_of({"structure": "single", "kind": "ensemble"}) == "single"                         # new name wins
+    assert checks_of({"checks": checks, "quality": {"x": 1}}) == checks
+    assert structure_of({}) == "single" and checks_of({}) == {} and checks_of({"checks": None}) == {}
+    assert set(STRUCTURES) == {"single", "ensemble"} and not set(STRUCTURES) & set(KINDS)
+
+
+@pytest.mark.parametrize("folder", ["default", "default-ensemble"])
+def test_the_bundled_models_old_metadata_reads_through(folder):
+    """The bundled models were exported before the rename: their metadata says "kind" and "quality"."""
+    onnx = pytest.importorskip("onnx")
+    path = Path(__file__).parent.parent / "models" / folder / "model.onnx"
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    assert structure_of(meta) == ("ensemble" if folder.endswith("ensemble") else "single")
+    assert checks_of(meta)["parity_max_abs_err"] <= 1e-4
 
 
 def test_a_hint_set_round_trips_and_fits_another_page():

@@ -32,7 +32,7 @@ def test_export_writes_checked_model_with_metadata(exported, dataset_dir):
     assert meta["preprocessing_version"] == 1 and meta["variant"] == "fp32"
     assert meta["data_manifest_hash"] == [json.loads((dataset_dir / "manifest.json").read_text())["hash"]]
     assert meta["licenses"][0]["license"] == "CC0 (test fixture)"
-    assert meta["quality"]["parity_max_abs_err"] <= 1e-4
+    assert meta["checks"]["parity_max_abs_err"] <= 1e-4 and not {"kind", "quality"} & set(meta)  # the old names
     card = json.loads((exported / "card.json").read_text())
     assert "psnr_change_db" in card["variants"]["fp16"]
     assert "int8" in card["variants"]  # written with its change, or refused with the reason
@@ -67,7 +67,7 @@ def test_ensemble_exports_as_one_graph(tiny_runs, tmp_path):
     out = tmp_path / "ens_model"
     export_mod.export(str(ens), out, variants=())
     m = runtime.load_model(out, device="cpu")
-    assert m.metadata["kind"] == "ensemble" and m.metadata["members"] == 3
+    assert m.metadata["structure"] == "ensemble" and m.metadata["members"] == 3
     x, hint, mask = onnx_graph._inputs(2, 45, 38, seed=9)
     want = load_predictor(ens)(x, hint, mask)  # Lab + the confidence of the members' mixed distribution
     assert want.shape == (2, 4, 45, 38) and np.abs(m(x, hint, mask) - want).max() <= 1e-4
@@ -78,7 +78,7 @@ def test_int8_refused_when_it_loses_too_much(tiny_runs, tmp_path, monkeypatch):
     # moved to -5 dB an INT8 model must *gain* 5 dB to be kept, which a quantized copy never does.
     monkeypatch.setattr(export_mod, "INT8_MAX_LOSS_DB", -5.0)
     out = tmp_path / "m"
-    res = export_mod.export(str(tiny_runs[0] / "best"), out, variants=("int8",), calib=4, quality_limit=3)
+    res = export_mod.export(str(tiny_runs[0] / "best"), out, variants=("int8",), calib=4, checks_limit=3)
     assert "refused" in res["variants"]["int8"] and "loses" in res["variants"]["int8"]["refused"]
     assert not (out / "model.int8.onnx").exists()
     assert "refused" in (out / "model_card.md").read_text()

@@ -30,6 +30,23 @@ def test_every_art_source_records_a_licence():
         assert meta["name"] == name and meta["license"] and meta["url"] and meta["attribution"]
 
 
+def test_every_source_names_its_pairing():
+    from training.data.fetch import SOURCES
+
+    assert {m["pairing"] for m in ART_SOURCES.values()} == {"color"} and SOURCES["openmoji"]["pairing"] == "paired"
+    assert not any("kind" in m for m in [*ART_SOURCES.values(), *SOURCES.values()])
+
+
+@pytest.mark.parametrize("written, want", [({"pairing": "color"}, "color"),
+                                           ({"kind": "color"}, "color"),  # fetched before the rename
+                                           ({}, "paired")])               # found from the color/ and line/ folders
+def test_a_source_json_pairing_is_read_under_old_and_new_names(tmp_path, written, want):
+    for sub in ("color", "line"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "source.json").write_text(json.dumps({"name": "s", "license": "CC0 (test)"} | written))
+    assert read_source(tmp_path).pairing == want
+
+
 def test_shrink_keeps_alpha_and_caps_the_long_side(tmp_path):
     rgba = np.zeros((900, 600, 4), np.uint8)
     rgba[200:700, 100:500] = (200, 40, 40, 255)  # opaque red figure on a transparent ground

@@ -9,8 +9,9 @@ members plus combination). Steps, any failure of which writes nothing:
 3. metadata inside the model (version, contract, preprocessing version, config
    and data hashes, metrics, licences) and model_card.md beside it;
 4. variants: fp16 (for GPUs) and INT8 static QDQ calibrated on the validation
-   split (for CPUs), each with its measured PSNR change; INT8 is refused when
-   it loses more than 0.5 dB.
+   split (for CPUs); INT8 is refused when it loses more than 0.5 dB. Each
+   variant carries its checks (parity error, size, validation PSNR and its
+   change from fp32) in its metadata under "checks".
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def describe(pred, data_root: str | None) -> dict:
         licenses = [{"source": s["name"], "license": s["license"], "attribution": s.get("attribution", "")}
                     for s in json.loads(card.read_text())["sources"]]
     return {
-        "kind": "ensemble" if pred.meta.get("members") else "single",
+        "structure": "ensemble" if pred.meta.get("members") else "single",
         "hint_fill": pred.hint_fill,
         "gray_gain": pred.gray_gain,
         "members": len(metas),
@@ -57,7 +58,7 @@ def describe(pred, data_root: str | None) -> dict:
     }, root
 
 
-def quality(paths: dict[str, Path], data_root: str, limit: int, size: int) -> dict[str, float]:
+def variant_psnr(paths: dict[str, Path], data_root: str, limit: int, size: int) -> dict[str, float]:
     """Mean PSNR (training hint mix, all kinds) of each ONNX variant on the validation split."""
     from training.evaluate.predictors import OnnxPredictor
     from training.evaluate.report import aggregate
@@ -138,7 +139,7 @@ def contract(name: str, info: dict, metrics: dict | None) -> dict:
 
 def build_checked(module: torch.nn.Module, path: Path, meta: dict) -> dict:
     """Export fp32 with its metadata, run the ONNX checker and compare ONNX Runtime with PyTorch;
-    returns the fp32 report row, or raises ExportError (nothing is published then)."""
+    returns the fp32 checks row, or raises ExportError (nothing is published then)."""
     import onnx
 
     export_onnx(module, path)
@@ -151,9 +152,9 @@ def build_checked(module: torch.nn.Module, path: Path, meta: dict) -> dict:
 
 
 def make_variants(fp32: Path, meta: dict, variants: tuple[str, ...], root: str, can_calibrate: bool, calib: int,
-                  size: int, fill: bool, report: dict) -> dict[str, Path]:
+                  size: int, fill: bool, checks: dict) -> dict[str, Path]:
     """fp16 (GPUs) and INT8 (CPUs, calibrated on the validation split) beside fp32 -> {variant: path}.
-    INT8 without a validation split to calibrate on is refused in `report`."""
+    INT8 without a validation split to calibrate on is refused in `checks`."""
     paths = {"fp32": fp32}
     if "fp16" in variants:
         import onnx
@@ -170,21 +171,21 @@ def make_variants(fp32: Path, meta: dict, variants: tuple[str, ...], root: str, 
         set_metadata(i8, meta | {"variant": "int8"})
         paths["int8"] = i8
     elif "int8" in variants:
-        report["int8"] = {"refused": f"no validation split at {root} to calibrate and measure on"}
+        checks["int8"] = {"refused": f"no validation split at {root} to calibrate and measure on"}
     for v, p in paths.items():
-        report.setdefault(v, {"file": p.name, "bytes": p.stat().st_size})
+        checks.setdefault(v, {"file": p.name, "bytes": p.stat().st_size})
     return paths
 
 
-def measure(paths: dict[str, Path], root: str, limit: int, size: int, report: dict) -> None:
-    """Validation PSNR of every variant and its change from fp32, into `report`; an INT8 that loses more
+def measure(paths: dict[str, Path], root: str, limit: int, size: int, checks: dict) -> None:
+    """Validation PSNR of every variant and its change from fp32, into `checks`; an INT8 that loses more
     than INT8_MAX_LOSS_DB is deleted and refused."""
-    q = quality(paths, root, limit, size)
+    q = variant_psnr(paths, root, limit, size)
     for v in paths:
-        report[v] |= {"val_psnr": round(q[v], 3), "psnr_change_db": round(q[v] - q["fp32"], 3)}
+        checks[v] |= {"val_psnr": round(q[v], 3), "psnr_change_db": round(q[v] - q["fp32"], 3)}
     if "int8" in paths and q["int8"] - q["fp32"] < -INT8_MAX_LOSS_DB:
         paths.pop("int8").unlink()
-        report["int8"] = {"refused": f"loses {q['fp32'] - q['int8']:.2f} dB PSNR (> {INT8_MAX_LOSS_DB} dB)"}
+        checks["int8"] = {"refused": f"loses {q['fp32'] - q['int8']:.2f} dB PSNR (> {INT8_MAX_LOSS_DB} dB)"}
 
 
 def publish(tmp: Path, out: Path) -> None:
@@ -198,8 +199,9 @@ def publish(tmp: Path, out: Path) -> None:
 
 
 def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("fp16", "int8"), data_root: str | None = None,
-           metrics: dict | None = None, calib: int = 32, quality_limit: int = 24, size: int = 256) -> dict:
-    """Build, check, make variants, measure and publish one model folder; nothing is written on failure."""
+           metrics: dict | None = None, calib: int = 32, checks_limit: int = 24, size: int = 256) -> dict:
+    """Build, check, make variants, measure and publish one model folder; nothing is written on failure.
+    Returns the metadata and the checks of each variant."""
     from training.evaluate.predictors import load_predictor
 
     pred = load_predictor(model)
@@ -211,30 +213,30 @@ def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        report = {"fp32": build_checked(module, tmp / "model.onnx", meta)}
+        checks = {"fp32": build_checked(module, tmp / "model.onnx", meta)}
         paths = make_variants(tmp / "model.onnx", meta, variants, root, can_measure, calib, size, pred.hint_fill,
-                              report)
+                              checks)
         if can_measure:
-            measure(paths, root, quality_limit, size, report)
+            measure(paths, root, checks_limit, size, checks)
         for v, p in paths.items():  # each variant carries its own measured change
-            set_metadata(p, meta | {"variant": v, "quality": report[v]})
-        write_card(tmp, meta, report)
+            set_metadata(p, meta | {"variant": v, "checks": checks[v]})
+        write_card(tmp, meta, checks)
         publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"meta": meta, "variants": report}
+    return {"meta": meta, "variants": checks}
 
 
-def write_card(folder: Path, meta: dict, report: dict) -> None:
-    (folder / "card.json").write_text(json.dumps({"meta": meta, "variants": report}, indent=1))
+def write_card(folder: Path, meta: dict, checks: dict) -> None:
+    (folder / "card.json").write_text(json.dumps({"meta": meta, "variants": checks}, indent=1))
     lines = [f"# Model card: {meta['name']}", "", f"Version `{meta['version']}`, code {meta['code_version']}, "
-             f"{meta['kind']} model ({meta['members']} member(s){', rule ' + meta['rule'] if meta['rule'] else ''}).", "",
+             f"{meta['structure']} model ({meta['members']} member(s){', rule ' + meta['rule'] if meta['rule'] else ''}).", "",
              "## Input contract", ""] + [f"- `{k}`: {v}" for k, v in meta["input_contract"].items()] + [
              f"- preprocessing version {meta['preprocessing_version']} (`mangacolor.pipeline`); working size "
              f"{meta['work_size']} px long side", "", "## Variants", "", "| variant | file | MB | val PSNR | change dB | note |",
              "|---|---|---|---|---|---|"]
-    for v, r in report.items():
+    for v, r in checks.items():
         if "refused" in r:
             lines.append(f"| {v} | - | - | - | - | refused: {r['refused']} |")
         else:
@@ -257,10 +259,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="model folder to write, e.g. models/mine")
     p.add_argument("--name", default="", help="model name (default: the folder name)")
     p.add_argument("--variants", nargs="*", default=["fp16", "int8"], choices=["fp16", "int8"])
-    p.add_argument("--data", default=None, help="dataset for INT8 calibration and quality (default: the training one)")
+    p.add_argument("--data", default=None,
+                   help="dataset for INT8 calibration and the variants' checks (default: the training one)")
     p.add_argument("--metrics", default=None, help="metrics.json of `mangacolor eval` to embed")
     p.add_argument("--calib", type=int, default=32, help="validation pages for INT8 calibration")
-    p.add_argument("--quality-limit", type=int, default=24, help="validation images for the variants' PSNR change")
+    p.add_argument("--checks-limit", type=int, default=24, help="validation images for the variants' PSNR checks")
     p.set_defaults(func=run)
 
 
@@ -269,7 +272,7 @@ def run(args) -> int:
     if args.metrics:
         m = json.loads(Path(args.metrics).read_text())
         metrics = {"split": m["config"]["split"], "metrics": m["metrics"]}
-    export(args.model, Path(args.out), args.name, tuple(args.variants), args.data, metrics, args.calib, args.quality_limit)
+    export(args.model, Path(args.out), args.name, tuple(args.variants), args.data, metrics, args.calib, args.checks_limit)
     print((Path(args.out) / "model_card.md").read_text())
     return 0
 

@@ -84,11 +84,11 @@ def _markdown(card: dict) -> str:
         "",
         "## Sources and licences",
         "",
-        "| source | kind | licence | url | attribution |",
+        "| source | pairing | licence | url | attribution |",
         "|---|---|---|---|---|",
     ]
     for s in card["sources"]:
-        lines.append(f"| {s['name']} | {s['kind']} | {s['license']} | {s['url']} | {s['attribution']} |")
+        lines.append(f"| {s['name']} | {s['pairing']} | {s['license']} | {s['url']} | {s['attribution']} |")
     lines += ["", "## Counts", "", "| source | train | val | test | characters | with real line art |",
               "|---|---|---|---|---|---|"]
     for name, c in card["counts"].items():

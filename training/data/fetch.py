@@ -28,14 +28,14 @@ from .fetch_art import ART_SOURCES, fetch_art
 SOURCES = {
     "openmoji": {
         "name": "openmoji",
-        "kind": "paired",
+        "pairing": "paired",
         "license": "CC BY-SA 4.0",
         "url": "https://openmoji.org (npm package openmoji)",
         "attribution": "OpenMoji, the open-source emoji and icon project. License: CC BY-SA 4.0",
     },
     "openclipart": {
         "name": "openclipart",
-        "kind": "color",
+        "pairing": "color",
         "license": "Public domain (CC0 / Public Domain Dedication)",
         "url": "https://openclipart.org (Debian package openclipart-png)",
         "attribution": "Open Clip Art Library contributors; per-image authors in the Debian package",

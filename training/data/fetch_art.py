@@ -79,8 +79,8 @@ DICEBEAR_META = {
                    + "; generator by Florian Körner (MIT)",
 }
 
-ART_SOURCES = {name: {"name": name, "kind": "color"} | art.meta for name, art in DEB_ART.items()}
-ART_SOURCES["dicebear"] = {"name": "dicebear", "kind": "color"} | DICEBEAR_META
+ART_SOURCES = {name: {"name": name, "pairing": "color"} | art.meta for name, art in DEB_ART.items()}
+ART_SOURCES["dicebear"] = {"name": "dicebear", "pairing": "color"} | DICEBEAR_META
 
 # Faces of one style share a layout: rendered as they come, their perceptual hashes chain into a
 # single split group of thousands. A per-seed scale, shift, tilt, flip and backdrop breaks the chain.

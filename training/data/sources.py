@@ -5,7 +5,8 @@ A source folder is either
   without extension (real line art drawn for each colour picture), or
 - colour-only: images anywhere below it (line art and manga pages are
   synthesized on the fly by the loader).
-An optional `source.json` beside them records name, licence, url and attribution;
+An optional `source.json` beside them records name, pairing ("paired" or "color"),
+licence, url and attribution;
 `mangacolor data fetch` writes one for each public source it brings in.
 """
 
@@ -23,7 +24,7 @@ UNKNOWN_LICENSE = "unknown (user-provided: check before redistributing)"
 class Source:
     name: str
     root: str
-    kind: str            # "paired" | "color"
+    pairing: str         # "paired" | "color"
     license: str = UNKNOWN_LICENSE
     url: str = ""
     attribution: str = ""
@@ -48,15 +49,20 @@ def read_source(path: str | Path, license: str | None = None, name: str | None =
     meta = {}
     if (root / "source.json").is_file():
         meta = json.loads((root / "source.json").read_text())
-    kind = "paired" if (root / "color").is_dir() and (root / "line").is_dir() else "color"
+    found = "paired" if (root / "color").is_dir() and (root / "line").is_dir() else "color"
     return Source(
         name=_safe_name(name or meta.get("name") or root.name),
         root=str(root),
-        kind=meta.get("kind", kind),
+        pairing=pairing_of(meta, found),
         license=license or meta.get("license", UNKNOWN_LICENSE),
         url=meta.get("url", ""),
         attribution=meta.get("attribution", ""),
     )
+
+
+def pairing_of(meta: dict, default: str) -> str:
+    """A source.json's pairing; sources fetched before the rename wrote it as "kind"."""
+    return meta.get("pairing", meta.get("kind", default))
 
 
 def _safe_name(name: str) -> str:
@@ -78,7 +84,7 @@ def _images_below(folder: Path) -> dict[str, Path]:
 def list_items(src: Source) -> tuple[list[Item], int]:
     """All items of a source, sorted by key, and how many colour files had no line art."""
     root = Path(src.root)
-    if src.kind == "paired":
+    if src.pairing == "paired":
         colors, lines = _images_below(root / "color"), _images_below(root / "line")
         unpaired = sum(1 for k in colors if k not in lines)
         items = [Item(f"{src.name}/{k}", src.name, str(p), str(lines[k]) if k in lines else None) for k, p in colors.items()]
