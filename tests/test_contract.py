@@ -43,7 +43,7 @@ def test_structure_and_checks_are_read_under_old_and_new_names():
 
 @pytest.mark.parametrize("folder", ["default", "default-ensemble"])
 def test_the_bundled_models_old_metadata_reads_through(folder):
-    """The bundled models were exported before the rename: their metadata says "kind" and "quality"."""
+    """The bundled models read through, whichever spelling they were exported with."""
     onnx = pytest.importorskip("onnx")
     path = Path(__file__).parent.parent / "models" / folder / "model.onnx"
     meta = {p.key: json.loads(p.value) for p in onnx.load(str(path), load_external_data=False).metadata_props}

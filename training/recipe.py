@@ -99,11 +99,6 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     members = [out / f"member{seed}" for seed in range(prof.members)]
     steps += member_steps(prof, members, best)
     ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
-    # decoding is tuned on the drawn portraits of validation when the dataset has them (the closest to
-    # the characters users colour; 74 in the default dataset), else on all of validation
-    portraits = split_sources(data, "val") & set(PORTRAIT_SOURCES)
-    tune = ("--data", data, "--split", "val", "--limit", "40", "--grid", "0.3", "0.5", "0.7",
-            *(("--sources", *sorted(portraits)) if portraits else ()))
     evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
              + (("--with-members",) if prof.eval_members else ()))
     every = max(50, prof.student_steps // 8)
@@ -117,12 +112,8 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                          f"--train.ckpt_every={every}", "--train.early_stop_patience=0",
                                          f"--train.val_batches={prof.val_batches}"),
              touch=True, resume=str(student)),
-        # the colour head's decoding temperature, tuned on validation and written into the checkpoints
-        Step("temperature ensemble", "temperature_ensemble.json",
-             ("temperature", str(ens), *tune, "--out", str(out / "temperature_ensemble.json"))),
-        Step("temperature student", "temperature_student.json",
-             ("temperature", str(student / "best"), *tune, "--out", str(out / "temperature_student.json"))),
     ]
+    steps += decoding_steps(data, out, {"ensemble": ens, "student": student / "best"})
     if has_split(data, "characters"):  # the held-out source of drawn characters (data build --holdout)
         steps.append(Step("eval characters", "eval_characters/metrics.json",
                           ("eval", str(ens), str(student / "best"), *evals, "--data", data, "--split",
@@ -140,6 +131,18 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                                        str(report / "metrics.json"), "--data", data), touch=True),
     ]
     return steps
+
+
+def decoding_steps(data: str, out: Path, models: dict[str, Path]) -> list[Step]:
+    """The colour head's decoding (temperature, gray gain) of each model, tuned on validation and written
+    into its checkpoints: on the drawn portraits of validation when the dataset has them (the closest to
+    the characters users colour; 74 in the default dataset), else on all of validation."""
+    portraits = split_sources(data, "val") & set(PORTRAIT_SOURCES)
+    tune = ("--data", data, "--split", "val", "--limit", "40", "--grid", "0.3", "0.5", "0.7",
+            *(("--sources", *sorted(portraits)) if portraits else ()))
+    return [Step(f"temperature {name}", f"temperature_{name}.json",
+                 ("temperature", str(path), *tune, "--out", str(out / f"temperature_{name}.json")))
+            for name, path in models.items()]
 
 
 def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
