@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from .abbins import global_hints
 from .compose import (
     MULTIPLE,
     compose,
@@ -29,6 +30,7 @@ from .compose import (
 )
 from .contract import KINDS, WORK_SIZE, split_prediction
 from .hints import Hint, rasterize
+from .reference import MAX_REFERENCES, Transfer, transfer
 from .refine import check_refine, wants_refine
 from .refine import refine as solve
 from .regions import fill_hints
@@ -44,13 +46,16 @@ class Prepared:
     hint: np.ndarray   # (1, 3, h', w')
     mask: np.ndarray   # (1, 1, h', w')
     hw: tuple[int, int]  # (h, w) before padding
+    glob: np.ndarray | None = None         # (1, D) global hints from references (mangacolor.abbins), or None
+    transfer: Transfer | None = None       # the references' soft prior at (h, w) (mangacolor.reference), or None
 
 
 def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, multiple: int = MULTIPLE,
-            fill: bool = False) -> Prepared:
+            fill: bool = False, references: list[np.ndarray] | None = None, kind: str = "") -> Prepared:
     """Page + hints -> padded network inputs at the working size. `fill`: spread each hint over its
     region, for models trained with data.hint_fill (done before padding, so regions never join
-    through the paper-white padding)."""
+    through the paper-white padding). references: coloured pictures ((H, W, 3) uint8) of the same
+    characters, for a page of input kind `kind`: their global hints and soft prior."""
     H, W = page.shape[:2]
     h, w = working_size(H, W, work_size)
     x = gray_input(page, (h, w))                         # (1, h, w)
@@ -58,7 +63,10 @@ def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, mul
     xp, hw = pad_to_multiple(x, multiple, value=1.0)     # paper-white padding
     hp, _ = pad_to_multiple(hint, multiple, value=0.0)   # no hints in the padding
     mp, _ = pad_to_multiple(mask, multiple, value=0.0)
-    p = Prepared(xp[None], hp[None], mp[None], hw)
+    glob, soft = None, None
+    if references:
+        glob, soft = global_hints(references)[None], transfer(x, kind, references)
+    p = Prepared(xp[None], hp[None], mp[None], hw, glob, soft)
     return with_fill(p) if fill and hints else p
 
 
@@ -68,7 +76,13 @@ def with_fill(p: Prepared) -> Prepared:
     h, w = p.hw
     hint, mask = p.hint.copy(), p.mask.copy()
     hint[..., :h, :w], mask[..., :h, :w] = fill_hints(p.x[..., :h, :w], p.hint[..., :h, :w], p.mask[..., :h, :w])
-    return Prepared(p.x, hint, mask, p.hw)
+    return Prepared(p.x, hint, mask, p.hw, p.glob, p.transfer)
+
+
+def run_model(predict: Predict, p: Prepared) -> np.ndarray:
+    """The model on prepared inputs; the references' global hints go in only when there are some, so a
+    predictor without a `glob` argument keeps working for pages without references."""
+    return predict(p.x, p.hint, p.mask) if p.glob is None else predict(p.x, p.hint, p.mask, glob=p.glob)
 
 
 def has_hints(p: Prepared) -> bool:
@@ -88,18 +102,23 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
     pred = unpad(pred, hw)
     if kind != "lineart" and gray_gain != 1.0:
         pred = np.concatenate([pred[:1], pred[1:] * np.float32(gray_gain)])
-    if wants_refine(refine_mode, has_hints(prepared)):
+    if wants_refine(refine_mode, has_hints(prepared) or prepared.transfer is not None):
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
-        pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw))
+        pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw),
+                     soft=prepared.transfer)
     return compose(page, pred, kind)
 
 
 def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,
-             work_size: int = WORK_SIZE, refine: str = "auto") -> np.ndarray:
-    """Colour one page with one model call; returns the input's exact size."""
+             work_size: int = WORK_SIZE, refine: str = "auto", references: list[np.ndarray] | None = None) -> np.ndarray:
+    """Colour one page with one model call; returns the input's exact size. references: coloured
+    pictures of the same characters (at most MAX_REFERENCES; see mangacolor.reference)."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
     check_refine(refine)  # a bad mode fails before the model runs
-    p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False))
-    pred = predict(p.x, p.hint, p.mask)[0]
+    if references and len(references) > MAX_REFERENCES:
+        raise ValueError(f"at most {MAX_REFERENCES} references, got {len(references)}")
+    p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False), references=references,
+                kind=kind)
+    pred = run_model(predict, p)[0]
     return finish(page, pred, p, kind, refine, gray_gain=getattr(predict, "gray_gain", 1.0))

@@ -33,16 +33,21 @@ def wants_refine(mode: str, has_hints: bool) -> bool:
 
 
 def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, kind: str,
-           confidence: np.ndarray | float | None = None, cfg: SolverConfig = DEFAULT) -> np.ndarray:
+           confidence: np.ndarray | float | None = None, cfg: SolverConfig = DEFAULT, soft=None) -> np.ndarray:
     """Unpadded working-size planes: x (1, h, w) gray, pred (3, h, w) normalised Lab, hint (3, h, w)
-    colour * mask, mask (1, h, w) (user pixels 1, spread pixels < 1 are ignored) -> (3, h, w) Lab."""
+    colour * mask, mask (1, h, w) (user pixels 1, spread pixels < 1 are ignored) -> (3, h, w) Lab.
+    soft: a reference's prior (mangacolor.reference.Transfer) or None."""
     conf = DEFAULT_CONFIDENCE if confidence is None else confidence
     user = (mask[0] >= 1.0).astype(np.float32)
     if kind == "lineart":
         labels, _ = segment(x[0])
+        if soft is not None:  # a region a reference colours leans to that colour, as much as the match is sure
+            pred = soft.weight * soft.colour + (1.0 - soft.weight) * pred
+            conf = np.maximum(conf, soft.weight)
         # the network draws the lines too (dark L on them); the page's own lines are laid back on top,
         # so only its colour on the paper counts: pulled towards elsewhere, the dark lines would smear
         paper_conf = np.where(x[0] >= LINE_THRESHOLD, conf, 0.0)
         return solve_lineart(labels, pred, paper_conf, hint * user, user, cfg)
-    ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg)
+    ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg,
+                      None if soft is None else (soft.colour[1:], soft.weight))
     return np.concatenate([pred[:1], ab]).astype(np.float32)

@@ -53,6 +53,8 @@ class SolverConfig:
     small_region: float = 0.005    # line art: regions under this share of the page (or 64 px) are small
     open_data_weight: float = 0.01  # line art: pull towards the network inside a hinted region that touches
     #                                  the page's edge (open), so its hint colours the area near it
+    reference_weight: float = 0.5  # gray pages: pull towards a reference's colour (mangacolor.reference) at
+    #                                confidence 1: 25x the network's, so matched colours spread between them
 
 
 DEFAULT = SolverConfig()
@@ -132,7 +134,7 @@ class RegionGuide:
     @staticmethod
     def halve_data(data: np.ndarray) -> np.ndarray:
         # sampled like the labels, so a coarse pixel of a hinted region never gets an unhinted one's pull
-        return 4.0 * data[::2, ::2]
+        return 4.0 * data[..., ::2, ::2]
 
     def upsample(self, coarse: np.ndarray) -> np.ndarray:
         """(C, h', w') solution of the halved guide -> (C, h, w): each pixel takes a coarse pixel of its own
@@ -173,8 +175,11 @@ def _cascade(guide, prior, data, fixed, values, cfg, levels_left=8):
         cfixed = _halve(fixed, "any")
         count = np.maximum(_halve(fixed.astype(np.float64), "sum"), 1.0)
         cvalues = _halve(np.where(fixed, values, 0.0), "sum") / count
-        coarse = _cascade(guide.halve(), _halve(prior, "mean"), guide.halve_data(data), cfixed, cvalues,
-                          cfg, levels_left - 1)
+        # the coarse prior is the data-weighted mean of the fine one: a strongly pulled pixel (a reference's
+        # match) keeps its colour on the coarse grid instead of being averaged with its weak neighbours
+        cdata = guide.halve_data(data)
+        cprior = guide.halve_data(data * prior) / np.maximum(cdata, 1e-12)
+        coarse = _cascade(guide.halve(), cprior, cdata, cfixed, cvalues, cfg, levels_left - 1)
         start = np.where(fixed, values, guide.upsample(coarse))
         if guide.smooth and h * w > cfg.solve_pixels:  # smooth chroma: past this size, upsampling is enough
             return start
@@ -190,15 +195,22 @@ def _smooth(guide, prior: np.ndarray, data: np.ndarray, cfg: SolverConfig) -> np
 
 
 def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,
-                 mask: np.ndarray, cfg: SolverConfig = DEFAULT) -> np.ndarray:
+                 mask: np.ndarray, cfg: SolverConfig = DEFAULT,
+                 soft: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Gray pages: (h, w) gray, (C, h, w) prior chroma, confidence (h, w) or scalar, (C, h, w) hint
     chroma * mask, (h, w) mask (user pixels = 1) -> (C, h, w) chroma, hint pixels exactly the hint.
+    soft: (C, h, w) chroma and (h, w) weight in [0, 1] from references, a stronger pull than the
+    network's where the weight is > 0 (user hints still win: they are fixed).
     Without hints it only smooths the prior along the page's edges (a flat prior comes back as it is)."""
     fixed = mask >= 1.0
     data = cfg.data_weight * np.broadcast_to(np.asarray(confidence, np.float64), gray.shape)
     data = np.maximum(data, 1e-6)  # every pixel keeps a (tiny) anchor: the system stays well posed
     guide, prior = GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64)
-    if not fixed.any():
+    if soft is not None and (soft[1] > 0).any():
+        colour, weight = soft
+        prior = np.where(weight > 0, colour, prior)
+        data = np.maximum(data, cfg.reference_weight * weight)
+    elif not fixed.any():
         return _smooth(guide, prior, data, cfg)
     return _cascade(guide, prior, data, fixed, hint.astype(np.float64), cfg).astype(np.float32)
 

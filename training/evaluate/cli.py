@@ -18,6 +18,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="val", choices=["val", "test", "characters"])
     p.add_argument("--size", type=int, default=256, help="long side of evaluated pages (default: %(default)s)")
     p.add_argument("--limit", type=int, default=100, help="images of the split, 0 = all (default: %(default)s)")
+    p.add_argument("--protocol", default="hints", choices=["hints", "reference"],
+                   help="hints: the hint-count protocol (default); reference: colour each page given another view "
+                        "of the same character (training/evaluate/reference_eval.py), next to Welsh 2002")
     p.add_argument("--sources", nargs="+", default=(), metavar="SOURCE",
                    help="only the split's images from these dataset sources (default: all)")
     p.add_argument("--seed", type=int, default=0)
@@ -44,6 +47,8 @@ def run(args) -> int:
     if len(set(names)) != len(names):
         for i, p in enumerate(preds):
             p.name = f"{p.name} ({i})"
+    if args.protocol == "reference":
+        return run_reference(args, preds)
     if args.with_members:
         preds += [m for p in list(preds) for m in member_predictors(p)]
     from .baselines import BASELINES
@@ -79,3 +84,11 @@ def ensemble_gains(res, preds) -> dict:
                 return sum(agg[name][k]["mix"]["psnr"] for k in agg[name]) / len(agg[name])
             out[p.name] = round(overall(p.name) - max(overall(m) for m in members), 3)
     return out
+
+
+def run_reference(args, preds) -> int:
+    from .reference_eval import evaluate_references, write_reference_report
+
+    rows = evaluate_references(preds, args.data, args.split, args.limit, args.size, args.seed, tuple(args.sources))
+    print(write_reference_report(Path(args.out), rows, args.split))
+    return 0

@@ -24,10 +24,11 @@ class TorchPredictor:
         self.gray_gain = gray_gain(self.meta)
 
     @torch.no_grad()
-    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         t = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in (x, hint, mask)]
+        g = None if glob is None else torch.from_numpy(np.ascontiguousarray(glob)).to(self.device)
         if getattr(self.module, "has_bins", False):
-            parts = self.module(*t, None, parts=True)
+            parts = self.module(*t, g, parts=True)
             return torch.cat([parts["lab"], parts["confidence"]], 1).float().cpu().numpy()
         return self.module(*t).float().cpu().numpy()
 
@@ -42,8 +43,8 @@ class OnnxPredictor:
         self.name, self.meta, self.hint_fill = name, self.model.metadata, self.model.hint_fill
         self.gray_gain = self.model.gray_gain
 
-    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self.model(x, hint, mask)
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
+        return self.model(x, hint, mask, glob)
 
 
 def load_predictor(path: str | Path, device: str = "cpu", name: str | None = None) -> TorchPredictor:
