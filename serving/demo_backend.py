@@ -40,7 +40,7 @@ class WorkerModel:
     def gray_gain(self) -> float:
         return self._traits()["gray_gain"]
 
-    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         svc = self.service
         if svc.active >= SERVE.max_inflight:
             raise ValueError(f"{svc.active} pages are being coloured; retry shortly")
@@ -49,8 +49,8 @@ class WorkerModel:
             batch = np.concatenate([x, hint, mask], axis=1).astype(np.float32)  # (1, 5, h, w)
             h, w = batch.shape[-2:]
             name = canvas_for(h, w)
-            if name is None:
-                out = svc.inference.run_any(self.role, batch)
+            if name is None or glob is not None:  # pages with references go unbatched, with their global hints
+                out = svc.inference.run_any(self.role, batch, glob)
             else:
                 out = getattr(svc.inference, f"{self.role}_{name}")(pad_to(batch, CANVASES[name]))
             return np.asarray(out)[:, :, :h, :w]
@@ -68,8 +68,9 @@ class WorkerBackend:
         self.service = service
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None, work_size: int = WORK_SIZE,
-                 skip_colored: bool = False, quality: str = "fast", refine: str = "auto") -> Result:
+                 skip_colored: bool = False, quality: str = "fast", refine: str = "auto",
+                 references: list[np.ndarray] | None = None) -> Result:
         if self.service is None:
             raise ValueError("the service is still starting; try again in a moment")
         colorizer = Colorizer(lambda role: WorkerModel(self.service, role))
-        return colorizer.colorize(rgb, mode, hints, work_size, skip_colored, quality, refine)
+        return colorizer.colorize(rgb, mode, hints, work_size, skip_colored, quality, refine, references)

@@ -56,9 +56,10 @@ class Colorizer:
 
     def colorize(self, rgb: np.ndarray, mode: str = "auto", hints: list[Hint] | None = None,
                  work_size: int = WORK_SIZE, skip_colored: bool = False, quality: str = "fast",
-                 refine: str = "auto") -> Result:
+                 refine: str = "auto", references: list[np.ndarray] | None = None) -> Result:
         """Colour one page; `mode` auto detects line art / grayscale / screentone; `refine` runs the
-        colour solver (auto: when there are hints; see mangacolor.refine)."""
+        colour solver (auto: when there are hints or references; see mangacolor.refine); references:
+        coloured pictures of the same characters (mangacolor.reference)."""
         check_refine(refine)
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -67,4 +68,4 @@ class Colorizer:
         if skip_colored and is_colored(rgb):
             return Result(rgb, "colour", skipped=True)
         kind = detect_kind(rgb) if mode == "auto" else mode
-        return Result(run_pipeline(rgb, self.pick(quality), kind, hints, work_size, refine), kind)
+        return Result(run_pipeline(rgb, self.pick(quality), kind, hints, work_size, refine, references), kind)

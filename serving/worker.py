@@ -65,9 +65,9 @@ class Inference:
         return {role: {"tag": tag, "provider": m.provider, "hint_fill": m.hint_fill, "gray_gain": m.gray_gain}
                 for role, (tag, m) in self.live.models.items()}
 
-    def _run(self, which: str, batch: np.ndarray) -> np.ndarray:
+    def _run(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         _tag, model = self.live.get(which)
-        return model(batch[:, 0:1], batch[:, 1:4], batch[:, 4:5])
+        return model(batch[:, 0:1], batch[:, 1:4], batch[:, 4:5], glob)
 
     # One batchable API per (quality, canvas): a batch only ever joins arrays of one shape.
     @bentoml.api(**BATCH)
@@ -95,6 +95,7 @@ class Inference:
         return self._run("ensemble", batch)
 
     @bentoml.api
-    def run_any(self, which: str, batch: np.ndarray) -> np.ndarray:
-        """Unbatched: any canvas size, any live role or deployed tag."""
-        return self._run(which, batch)
+    def run_any(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
+        """Unbatched: any canvas size, any live role or deployed tag; glob (N, D): global hints from
+        references (mangacolor.abbins), for pages coloured with references."""
+        return self._run(which, batch, glob)
