@@ -63,6 +63,7 @@ def test_the_plan_tunes_the_temperature_scores_characters_and_varies_members(tmp
     steps = {s.name: s for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
     assert {"temperature ensemble", "temperature student", "eval characters"} <= set(steps)
     assert "characters" in steps["eval characters"].argv
+    assert "reference" in steps["eval reference"].argv and "characters" in steps["eval reference"].argv
     assert "--model.name=resunet" in steps["member 1 to step 400"].argv
     assert "--model.name=resunet" not in steps["member 0 to step 400"].argv
     (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}]}))

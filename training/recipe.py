@@ -28,6 +28,8 @@ from pathlib import Path
 
 from mangacolor.cli import main as mc
 
+from .recipe_figures import before_after, curves_png
+
 PORTRAIT_SOURCES = ("wesnoth", "flare")  # the default dataset's painted portraits (training/data/fetch_art.py)
 
 
@@ -98,7 +100,7 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     ]
     members = [out / f"member{seed}" for seed in range(prof.members)]
     steps += member_steps(prof, members, best)
-    ens, student, report, chars = out / "ensemble.json", out / "student", out / "eval_test", out / "eval_characters"
+    ens, student, report = out / "ensemble.json", out / "student", out / "eval_test"
     evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
              + (("--with-members",) if prof.eval_members else ()))
     every = max(50, prof.student_steps // 8)
@@ -114,10 +116,7 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
              touch=True, resume=str(student)),
     ]
     steps += decoding_steps(data, out, {"ensemble": ens, "student": student / "best"})
-    if has_split(data, "characters"):  # the held-out source of drawn characters (data build --holdout)
-        steps.append(Step("eval characters", "eval_characters/metrics.json",
-                          ("eval", str(ens), str(student / "best"), *evals, "--data", data, "--split",
-                           "characters", "--limit", str(prof.eval_limit), "--size", "256", "--out", str(chars))))
+    steps += characters_steps(prof, data, out, (str(ens), str(student / "best")), evals)
     steps += [
         Step("eval", "eval_test/metrics.json", ("eval", str(ens), str(student / "best"), "--data", data,
                                                 "--split", "test", "--limit", str(prof.test_limit or prof.eval_limit),
@@ -131,6 +130,17 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
                                                        str(report / "metrics.json"), "--data", data), touch=True),
     ]
     return steps
+
+
+def characters_steps(prof: Profile, data: str, out: Path, models: tuple[str, ...], evals: tuple[str, ...]) -> list[Step]:
+    """The held-out source of drawn characters (data build --holdout), when the dataset has one: the hint
+    protocol, and colouring from a reference picture of the same character (training/evaluate/reference_eval.py)."""
+    if not has_split(data, "characters"):
+        return []
+    common = ("--data", data, "--split", "characters", "--limit", str(prof.eval_limit), "--size", "256",
+              "--out", str(out / "eval_characters"))
+    return [Step("eval characters", "eval_characters/metrics.json", ("eval", *models, *evals, *common)),
+            Step("eval reference", "eval_characters/reference.json", ("eval", *models, "--protocol", "reference", *common))]
 
 
 def decoding_steps(data: str, out: Path, models: dict[str, Path]) -> list[Step]:
@@ -188,65 +198,6 @@ def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:
             marker.touch()
         log[st.name] = round(time.time() - t, 1)
         (out / "recipe_times.json").write_text(json.dumps(log, indent=1))
-
-
-def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
-    """TensorBoard scalars (train loss, val loss, val PSNR) of each run drawn as PNG curves."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    tags = ("train/loss", "val/loss", "val/psnr")
-    fig, axes = plt.subplots(1, len(tags), figsize=(15, 4))
-    for name, run in run_dirs.items():
-        ea = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
-        ea.Reload()
-        for ax, tag in zip(axes, tags):
-            if tag in ea.Tags()["scalars"]:
-                ev = ea.Scalars(tag)
-                ax.plot([e.step for e in ev], [e.value for e in ev], label=name)
-    for ax, tag in zip(axes, tags):
-        ax.set_title(tag)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(dest, dpi=90)
-    plt.close(fig)
-
-
-def before_after(model_dir: Path, data: str, dest: Path, n: int = 3) -> None:
-    """page | coloured | original, for n OpenClipart (public domain) test images, one input kind each."""
-    import numpy as np
-    from PIL import Image
-
-    from serving.inference import Colorizer
-    from training.data.build import load_manifest
-    from training.evaluate.run import make_page, resize_long
-
-    manifest = load_manifest(data)
-    from mangacolor.color import chroma
-
-    def colourful(r) -> bool:  # skip near-gray pictures and the odd placeholder graphic
-        rgb = np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB").resize((64, 64)))
-        return float((chroma(rgb) > 15).mean()) > 0.3
-
-    items = [r for r in manifest["items"] if r["split"] == "test" and r["source"] == "openclipart" and colourful(r)][:n]
-    col = Colorizer.load(model_dir, device="cpu")
-    rows = []
-    for i, (r, kind) in enumerate(zip(items, ("lineart", "screentone", "grayscale"))):
-        target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), 320)
-        page = make_page(target, None, kind, np.random.default_rng(i))
-        out = col.colorize(page, kind).image
-        h, w = target.shape[:2]
-        row = np.full((330, 3 * 330, 3), 255, np.uint8)
-        for j, im in enumerate((page, out, target)):
-            row[:h, j * 330: j * 330 + w] = im
-        rows.append(row)
-    Image.fromarray(np.concatenate(rows)).save(dest)
-    (dest.with_suffix(".txt")).write_text("Images: OpenClipart (public domain), test split: " +
-                                          ", ".join(r["id"] for r in items) + ". Columns: page, coloured, original.\n")
 
 
 def main(argv: list[str] | None = None) -> int:
