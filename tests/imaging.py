@@ -111,3 +111,11 @@ def gray_page(rgb: np.ndarray) -> np.ndarray:
     """The page a colour picture prints as in gray: its CIE lightness on all three channels."""
     g = np.round(rgb_to_lab(rgb)[..., 0] / 100 * 255).astype(np.uint8)
     return np.repeat(g[..., None], 3, axis=2)
+
+
+def like_the_figure(out: np.ndarray) -> bool:
+    """Red left half, blue right half, as in `figure` (not gray)."""
+    h, w = out.shape[:2]
+    r, g, b = out[h // 2:h - 8, 11:w // 2 - 3].reshape(-1, 3).astype(int).mean(0)
+    r2, g2, b2 = out[h // 2:h - 8, w // 2 + 3:w - 11].reshape(-1, 3).astype(int).mean(0)
+    return r > b + 60 and r > g + 60 and b2 > r2 + 60 and b2 > g2 + 60

@@ -20,7 +20,7 @@ from mangacolor.reference import MAX_REFERENCES
 from serving import chapter
 from serving.references import Reference, coloured_pages, pick
 from tests.hint_echo import export_hint_echo
-from tests.imaging import FIG_H, FIG_W, figure, gray_page
+from tests.imaging import FIG_H, FIG_W, figure, gray_page, like_the_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,13 +39,6 @@ def png(rgb: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG")
     return buf.getvalue()
-
-
-def like_the_figure(out: np.ndarray) -> bool:
-    """Red left half, blue right half, as in tests.imaging.figure (not gray)."""
-    r, g, b = out[FIG_H // 2:FIG_H - 8, 11:FIG_W // 2 - 3].reshape(-1, 3).astype(int).mean(0)
-    r2, g2, b2 = out[FIG_H // 2:FIG_H - 8, FIG_W // 2 + 3:FIG_W - 11].reshape(-1, 3).astype(int).mean(0)
-    return r > b + 60 and r > g + 60 and b2 > r2 + 60 and b2 > g2 + 60
 
 
 def colorize(echo: str, *args: str) -> int:
