@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
+from mangacolor.reference import MAX_REFERENCES
 
 from . import handlers
 
@@ -64,6 +65,9 @@ def _page_tab(backend) -> None:
                 quality = gr.Radio(list(ROLES), value="fast", label="Quality")
                 refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
             work = gr.Slider(256, 1024, value=WORK_SIZE, step=64, label="Working resolution (long side, px)")
+            with gr.Row():
+                refs = _references_upload("references")
+                suggest = gr.Button("Suggest hints from references", elem_id="suggest-button")
             button = gr.Button("Colour", variant="primary", elem_id="colour-button")
         with gr.Column():
             compare = gr.ImageSlider(label="Before / after", type="numpy", elem_id="compare")
@@ -79,9 +83,11 @@ def _page_tab(backend) -> None:
         gr.Examples(handlers.example_pages(EXAMPLES), inputs=[editor], label="Examples (see demo/examples/LICENSE.md)")
 
     page = _guard(functools.partial(handlers.colorize_page, backend))
-    inputs, outputs = [editor, mode, quality, work, refine], [result, compare, download, status]
+    inputs, outputs = [editor, mode, quality, work, refine, refs], [result, compare, download, status]
     button.click(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
     editor.upload(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name=False)
+    suggest.click(_guard(handlers.suggest_hints), [editor, refs, mode, work], [editor, status],
+                  concurrency_limit=CONCURRENCY, api_name="suggest_hints")
     save_btn.click(_guard(handlers.save_hint_set), [editor], [saved], api_name="save_hints")
     hint_file.upload(_guard(handlers.load_hint_set), [hint_file, editor], [editor], api_name=False)
 
@@ -95,14 +101,24 @@ def _chapter_tab(backend) -> None:
         quality = gr.Radio(list(ROLES), value="fast", label="Quality")
         refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine")
         skip = gr.Checkbox(True, label="Leave pages already in colour untouched")
+    with gr.Row():
+        refs = _references_upload("chapter-references")
+        use_pages = gr.Checkbox(False, label="Use coloured pages of the chapter as references (and leave them untouched)")
     button = gr.Button("Colour chapter", variant="primary")
     out = gr.File(label="Coloured chapter (.cbz)")
     status = gr.Markdown()
 
-    def chapter(f, m, q, s, r, progress=gr.Progress()):
-        return handlers.colorize_chapter(backend, f, m, q, s, progress, r)
+    def chapter(f, m, q, s, r, refs_, use, progress=gr.Progress()):
+        return handlers.colorize_chapter(backend, f, m, q, s, progress, r, refs_, use)
 
-    button.click(_guard(chapter), [files, mode, quality, skip, refine], [out, status], concurrency_limit=1, api_name="chapter")
+    button.click(_guard(chapter), [files, mode, quality, skip, refine, refs, use_pages], [out, status], concurrency_limit=1,
+                 api_name="chapter")
+
+
+def _references_upload(elem_id: str) -> gr.File:
+    """Coloured pictures of the same characters, read with the pages' loader and limits when used."""
+    return gr.File(label=f"References: coloured pictures of the same characters (up to {MAX_REFERENCES})",
+                   file_count="multiple", file_types=["image"], type="filepath", elem_id=elem_id)
 
 
 def main(argv: list[str] | None = None) -> int:

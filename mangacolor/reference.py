@@ -21,17 +21,20 @@ Matching, by input kind:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from scipy.spatial import cKDTree
 
-from .color import rgb_to_net
+from .color import luminance, net_to_rgb, rgb_to_net
 from .filters import box_mean, resize_plane
+from .hints import DEFAULT_RADIUS, Point
 from .regions import LINE_THRESHOLD, segment
 
 MAX_REFERENCES = 8
+PAPER_L, PAPER_CHROMA = 0.95, 0.05  # as_hints suggests no hint on paper white (normalised Lab)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,43 @@ def transfer(x: np.ndarray, kind: str, references: list[np.ndarray], cfg: Transf
     if kind == "lineart":
         return transfer_lineart(x[0], refs, cfg)
     return transfer_gray(x[0], refs, cfg)
+
+
+def as_hints(tr: Transfer, hw_page: tuple[int, int], max_hints: int = 48, page: np.ndarray | None = None,
+             threshold: float = 0.3) -> list[Point]:
+    """A transfer -> at most `max_hints` point hints in the page's pixels (hw_page (H, W)), for a user to
+    see, edit or delete: in each cell of a coarse grid, its most confident place away from the edges of
+    what matched, kept when its weight passes `threshold` and it is not paper white; the most confident
+    first. Colour: the transfer's, in RGB; a gray page's transfer carries only a and b, so give `page`
+    ((H, W, 3) uint8) and the hint takes the page's own lightness there (line art: None)."""
+    h, w = tr.weight.shape
+    ys, xs = _cell_peaks(tr.weight, max(1, math.ceil(math.sqrt(h * w / max(1, max_hints)))))
+    lab = tr.colour[:, ys, xs].copy()                                      # (3, n) normalised Lab
+    if page is not None:
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(page[..., :3])).resize((w, h), Image.BOX))
+        lab[0] = luminance(small)[ys, xs]
+    conf = np.where((lab[0] > PAPER_L) & (np.hypot(lab[1], lab[2]) < PAPER_CHROMA), 0.0, tr.weight[ys, xs])
+    order = np.argsort(-conf, kind="stable")[:max_hints]
+    order = order[conf[order] > threshold]
+    rgb = net_to_rgb(lab[:, None, order])[0]                               # (n, 3) uint8
+    H, W = hw_page
+    radius = max(float(DEFAULT_RADIUS), max(H, W) / 200)
+    return [Point(float((x + 0.5) * W / w), float((y + 0.5) * H / h), tuple(int(c) for c in col), radius)
+            for y, x, col in zip(ys[order], xs[order], rgb)]
+
+
+def _cell_peaks(weight: np.ndarray, cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w) weight -> (ys, xs) of one place per cell x cell block: where the weight is positive and
+    highest on average around it (so inside a matched area, not on its edge)."""
+    h, w = weight.shape
+    gh, gw = -(-h // cell), -(-w // cell)
+    score = np.full((gh * cell, gw * cell), -1.0, np.float32)
+    score[:h, :w] = np.where(weight > 0, box_mean(weight, 2), -1.0)
+    best = score.reshape(gh, cell, gw, cell).transpose(0, 2, 1, 3).reshape(gh, gw, cell * cell).argmax(-1)
+    ys = (np.arange(gh)[:, None] * cell + best // cell).ravel()
+    xs = (np.arange(gw)[None, :] * cell + best % cell).ravel()
+    inside = (ys < h) & (xs < w)
+    return ys[inside], xs[inside]
 
 
 # ----------------------------------------------------------------------------- gray pages

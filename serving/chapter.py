@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from mangacolor.contract import WORK_SIZE, fit_hints
 from mangacolor.hints import Hint
 from mangacolor.image_io import ImageError, encode_png, load_image
@@ -65,8 +67,9 @@ def page_names(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "auto", hints: list[Hint] | None = None,
                      hint_size: tuple[int, int] | None = None, skip_colored: bool = True, work_size: int = WORK_SIZE,
                      progress: Callable[[int, int, str], None] | None = None, quality: str = "fast",
-                     refine: str = "auto") -> ChapterReport:
-    """Colour every page of `src` (CBZ/ZIP) into `dst` (CBZ); returns what happened to each page."""
+                     refine: str = "auto", references: list[np.ndarray] | None = None) -> ChapterReport:
+    """Colour every page of `src` (CBZ/ZIP) into `dst` (CBZ); returns what happened to each page.
+    references: coloured pictures ((H, W, 3) uint8) every page is coloured like (serving.references)."""
     try:
         zf = zipfile.ZipFile(src)
     except (zipfile.BadZipFile, OSError) as e:
@@ -91,7 +94,7 @@ def colorize_chapter(src: Path, dst: Path, colorizer: Colorizer, mode: str = "au
                 raw = zf.read(info)
                 rgb = load_image(raw)
                 res = colorizer.colorize(rgb, mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
-                                         work_size, skip_colored, quality, refine)
+                                         work_size, skip_colored, quality, refine, references=references)
                 if res.skipped:
                     report.skipped_colour += 1
                     body, ext = raw, Path(info.filename).suffix.lower()

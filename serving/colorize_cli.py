@@ -4,6 +4,11 @@ Runs ONNX Runtime on the shared pipeline, no torch. Pages keep their exact size.
 Finished outputs are never redone, so a rerun after an interruption resumes.
 A bad page is reported and skipped; the rest is still written; the exit status
 is 1 when any page failed.
+
+References (--reference) are coloured pictures of the same characters: every page
+is coloured like them. --use-coloured-pages makes a chapter's pages that are
+already in colour (a CBZ/ZIP's, or the images of one folder) references for the
+rest; they are listed, and left untouched. Put --reference after the inputs.
 """
 
 from __future__ import annotations
@@ -11,15 +16,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from mangacolor.contract import MODES, REFINE_MODES, WORK_SIZE
+from mangacolor.reference import MAX_REFERENCES
 
 ARCHIVES = (".cbz", ".zip")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.description = __doc__.split("\n\n")[1].replace("\n", " ")
+    p.description, p.epilog = (__doc__.split("\n\n")[i].replace("\n", " ") for i in (1, 2))
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or .cbz/.zip chapters")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default="models/default", help="exported model folder (default: %(default)s)")
@@ -27,8 +34,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", default="auto", choices=MODES)
     p.add_argument("--hints", default=None, help="hints JSON (a saved hint set is rescaled to each page)")
     p.add_argument("--refine", default="auto", choices=REFINE_MODES,
-                   help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints)")
+                   help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints or references)")
     p.add_argument("--skip-colored", action="store_true", help="leave pages that are already in colour untouched")
+    p.add_argument("--reference", nargs="+", action="extend", default=[], metavar="PICTURE",
+                   help=f"coloured pictures of the same characters (at most {MAX_REFERENCES}; PNG, JPEG, WebP, BMP or "
+                        "GIF, with the pages' size limits): every page is coloured like them")
+    p.add_argument("--use-coloured-pages", action="store_true",
+                   help="in a chapter (a CBZ/ZIP, or the images of one folder), use the pages already in colour as "
+                        f"references for the rest, after any --reference, at most {MAX_REFERENCES} in all (the ones used "
+                        "are listed); implies --skip-colored")
     p.add_argument("--work-size", type=int, default=WORK_SIZE, help="long side the network sees (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run)
@@ -61,15 +75,21 @@ def run(args) -> int:
     from mangacolor.contract import read_hint_set
 
     from .inference import Colorizer
+    from .references import load_references
 
     hints, hint_size = None, None
     if args.hints:
         hints, hint_size = read_hint_set(Path(args.hints).read_text())
+    given = load_references(args.reference)  # before the model loads: a bad reference fails at once
+    args.skip_colored = args.skip_colored or args.use_coloured_pages  # pages in colour are references, kept as they are
     jobs = expand(args.inputs, Path(args.out))
     if not jobs:
         raise ValueError("no images or chapters found in the inputs")
     colorizer = Colorizer.load(args.model, device=args.device, variant=args.variant)
     print(f"model {colorizer.model.path} on {colorizer.model.provider}; {len(jobs)} job(s)")
+    if given:
+        print("references: " + ", ".join(r.name for r in given))
+    references = ReferencesFor(given, args.use_coloured_pages, jobs)
     failed = 0
     bar = tqdm(jobs, unit="file", desc="colorize")
     for job, src, dst in bar:
@@ -78,12 +98,38 @@ def run(args) -> int:
             bar.write(f"{dst} exists: skipped (done earlier)")
             continue
         handle = _chapter if job == "chapter" else _image
-        failed += handle(src, dst, colorizer, args, hints, hint_size, bar.write)
+        failed += handle(src, dst, colorizer, args, hints, hint_size, references(job, src, bar.write), bar.write)
     print(f"done: {len(jobs)} job(s), {failed} failure(s)")
     return 1 if failed else 0
 
 
-def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> int:
+class ReferencesFor:
+    """The references of each job: the given ones, and with --use-coloured-pages the pages in colour of its
+    chapter (a CBZ/ZIP's own pages, or the images of the same folder), found once per chapter and listed.
+    The same chapter always gives the same references, so a resumed chapter is coloured as it began."""
+
+    def __init__(self, given: list, use_pages: bool, jobs: list[tuple[str, Path, Path]]):
+        self.given, self.use_pages, self.jobs, self.found = given, use_pages, jobs, {}
+
+    def __call__(self, job: str, src: Path, say) -> list[np.ndarray]:
+        from .references import coloured_images, coloured_pages, pick
+
+        if not self.use_pages:
+            return [r.rgb for r in self.given]
+        key = src if job == "chapter" else src.parent
+        if key not in self.found:
+            room = MAX_REFERENCES - len(self.given)
+            if job == "chapter":
+                pages = coloured_pages(src, room)
+            else:
+                pages = coloured_images([s for j, s, _ in self.jobs if j == "image" and s.parent == key], room)
+            used, line = pick(self.given, pages)
+            say(f"{key.name}: {line}")
+            self.found[key] = [r.rgb for r in used]
+        return self.found[key]
+
+
+def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -> int:
     """Colour one CBZ/ZIP with a page progress bar; returns the number of failures."""
     from .chapter import ChapterError, colorize_chapter
 
@@ -95,7 +141,7 @@ def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> in
 
     try:
         report = colorize_chapter(src, dst, colorizer, args.mode, hints, hint_size, args.skip_colored,
-                                  args.work_size, progress, refine=args.refine)
+                                  args.work_size, progress, refine=args.refine, references=refs)
     except ChapterError as e:
         say(f"{src}: {e}")
         return 1
@@ -105,7 +151,7 @@ def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> in
     return len(report.failed)
 
 
-def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> int:
+def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -> int:
     """Colour one image file; returns 1 if it could not be read or coloured."""
     from mangacolor.contract import fit_hints
     from mangacolor.image_io import ImageError, load_image, save_png
@@ -113,7 +159,7 @@ def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, say) -> int:
     try:
         rgb = load_image(src)
         res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
-                                 args.work_size, args.skip_colored, refine=args.refine)
+                                 args.work_size, args.skip_colored, refine=args.refine, references=refs)
         save_png(res.image, dst)
     except (ImageError, ValueError) as e:
         say(f"{src}: skipped: {e}")

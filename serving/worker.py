@@ -95,7 +95,9 @@ class Inference:
         return self._run("ensemble", batch)
 
     @bentoml.api
-    def run_any(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
+    def run_any(self, which: str, batch: np.ndarray, glob: np.ndarray = None) -> np.ndarray:  # type: ignore[assignment]
         """Unbatched: any canvas size, any live role or deployed tag; glob (N, D): global hints from
-        references (mangacolor.abbins), for pages coloured with references."""
+        references (mangacolor.abbins), for pages coloured with references. (Typed `np.ndarray = None`,
+        not `np.ndarray | None`: BentoML 1.4's pydantic schema has no union with an array; the service
+        then fails at start.)"""
         return self._run(which, batch, glob)

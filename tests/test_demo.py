@@ -14,9 +14,11 @@ import pytest
 from PIL import Image
 
 from demo import handlers
+from mangacolor.reference import MAX_REFERENCES
 from serving.inference import Colorizer
 from tests.fixtures import drawing
 from tests.hint_echo import export_hint_echo
+from tests.imaging import figure, gray_page, like_the_figure
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +88,77 @@ def test_chapter_handler_with_images_and_a_bad_file(echo_backend, tmp_path):
         assert z.namelist() == ["page1.png", "page2.png", "page3.png"]
 
 
+def test_a_page_coloured_like_its_references_and_bad_uploads(echo_backend, tmp_path):
+    page, ref = gray_page(figure()), tmp_path / "hero.png"
+    Image.fromarray(np.ascontiguousarray(figure()[:, ::-1])).save(ref)
+    plain = handlers.colorize_page(echo_backend, editor_value(page), "grayscale")[0]
+    result, _, _, status = handlers.colorize_page(echo_backend, editor_value(page), "grayscale", references=[str(ref)])
+    assert not like_the_figure(plain) and like_the_figure(result) and "1 references" in status
+    (tmp_path / "notes.png").write_text("not a picture")
+    for refs, message in (([str(tmp_path / "notes.png")], "notes.png cannot be used: not an image"),
+                          ([str(ref)] * (MAX_REFERENCES + 1), f"at most {MAX_REFERENCES} references")):
+        with pytest.raises(ValueError, match=message):
+            handlers.colorize_page(echo_backend, editor_value(page), references=refs)
+
+
+def test_suggested_hints_join_the_users_strokes_and_colour_the_page(echo_backend, tmp_path):
+    page, ref = gray_page(figure()), tmp_path / "hero.png"
+    Image.fromarray(figure()).save(ref)
+    mine = ((0, 3, 0, 4), (0, 160, 0))                                  # the user's own green stroke, top left
+    ed, status = handlers.suggest_hints(editor_value(page, [mine]), [str(ref)], "auto")
+    layer = ed["layers"][0]
+    assert layer.shape == (*page.shape[:2], 4) and (layer[0:3, 0:4] == (0, 160, 0, 255)).all()
+    _, hints = handlers.page_and_hints(ed)
+    suggested = [h for h in hints if h.color != (0, 160, 0)]
+    assert suggested and "hints suggested from 1 references" in status
+    assert any(h.x < 28 and h.color[0] > h.color[2] + 60 for h in suggested)        # red on the left half
+    assert any(h.x > 33 and h.color[2] > h.color[0] + 60 for h in suggested)        # blue on the right
+    result = handlers.colorize_page(echo_backend, ed, "grayscale")[0]   # the hints alone, no references
+    assert like_the_figure(result)
+    with pytest.raises(ValueError, match="upload one or more reference"):
+        handlers.suggest_hints(editor_value(page), None)
+
+
+def test_chapter_handler_uses_its_pages_in_colour(echo_backend, tmp_path):
+    files = []
+    for name, rgb in (("p1.png", gray_page(figure())), ("p2.png", figure()), ("p3.png", gray_page(figure()))):
+        Image.fromarray(rgb).save(tmp_path / name)
+        files.append(str(tmp_path / name))
+    cbz, report = handlers.colorize_chapter(echo_backend, files, "grayscale", "fast", False, use_coloured=True)
+    assert "references: p2.png (page in colour)" in report and "1 already in colour" in report
+    with zipfile.ZipFile(cbz) as z:
+        for name in ("p1.png", "p3.png"):
+            assert like_the_figure(np.asarray(Image.open(io.BytesIO(z.read(name))).convert("RGB")))
+    _, report = handlers.colorize_chapter(echo_backend, files[:1], "grayscale", references=[files[1]])
+    assert "references: p2.png (given)" in report
+
+
+def test_the_remote_backend_sends_references_as_repeated_fields(monkeypatch):
+    import httpx
+
+    sent = []
+
+    def post(url, files, data, timeout):
+        sent.append([(field, name, load_image_bytes(body)) for field, (name, body, _) in files])
+        return httpx.Response(200, content=files[0][1][1], headers={"X-Input-Kind": "grayscale"})
+
+    monkeypatch.setattr(httpx, "post", post)
+    remote = handlers.RemoteBackend("http://api.invalid")
+    refs = [figure(), np.ascontiguousarray(figure()[:, ::-1])]
+    page = gray_page(figure())
+    for _ in range(2):                                                   # a chapter: the same references each page
+        assert remote.colorize(page, references=refs).image.shape == page.shape
+    assert [f for f, _, _ in sent[0]] == ["image", "reference", "reference"]
+    assert np.abs(sent[0][1][2].astype(int) - figure()).mean() < 3     # JPEG, the same picture
+    assert remote.reference_files(refs) is remote.reference_files(refs)  # encoded once
+    with pytest.raises(ValueError, match="at most"):
+        remote.colorize(page, references=[figure()] * (MAX_REFERENCES + 1))
+
+
+def load_image_bytes(body: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+
+
 def test_gradio_client_against_the_running_app(server, tmp_path):
     from gradio_client import Client, handle_file
 
@@ -105,6 +178,32 @@ def test_gradio_client_against_the_running_app(server, tmp_path):
     r, g, b = result[102:108, 50:80].reshape(-1, 3).mean(0)
     assert r > g + 30 and r > b + 30
     assert "lineart" in out[3]
+
+
+def test_gradio_client_references_suggested_hints_and_a_chapter(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    page, ref, colour, notes = tmp_path / "page.png", tmp_path / "hero.png", tmp_path / "p2.png", tmp_path / "notes.png"
+    Image.fromarray(gray_page(figure())).save(page)
+    Image.fromarray(np.ascontiguousarray(figure()[:, ::-1])).save(ref)
+    Image.fromarray(figure()).save(colour)
+    notes.write_text("not a picture")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = Client(f"{server.url}/ui/", verbose=False)
+        editor = {"background": handle_file(str(page)), "layers": [], "composite": None}
+        out = client.predict(editor, "grayscale", "fast", 512, "auto", [handle_file(str(ref))], api_name="/colorize")
+        suggested, status = client.predict(editor, [handle_file(str(ref))], "grayscale", 512, api_name="/suggest_hints")
+        cbz, report = client.predict([handle_file(str(page)), handle_file(str(colour))], "grayscale", "fast", False,
+                                     "auto", [], True, api_name="/chapter")
+        with pytest.raises(Exception, match="notes.png cannot be used"):
+            client.predict(editor, [handle_file(str(notes))], "grayscale", 512, api_name="/suggest_hints")
+    assert like_the_figure(np.asarray(Image.open(out[0]).convert("RGB"))) and "1 references" in out[3]
+    layer = np.asarray(Image.open(suggested["layers"][0]).convert("RGBA"))
+    assert "hints suggested" in status and layer.shape[:2] == (83, 61) and (layer[..., 3] > 0).any()
+    assert "references: p2.png (page in colour)" in report
+    with zipfile.ZipFile(cbz) as z:
+        assert like_the_figure(np.asarray(Image.open(io.BytesIO(z.read("page.png"))).convert("RGB")))
 
 
 BROWSER_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",

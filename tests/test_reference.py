@@ -9,35 +9,11 @@ import pytest
 from mangacolor.color import rgb_to_lab, rgb_to_net
 from mangacolor.hints import Point
 from mangacolor.pipeline import colorize, prepare
-from mangacolor.reference import MAX_REFERENCES, mirrored, transfer, welsh
+from mangacolor.reference import MAX_REFERENCES, as_hints, mirrored, transfer, welsh
+from tests.imaging import FIG_H, FIG_W, figure, gray_page, outlines
 from training.evaluate.reference_eval import reference_view
 
-H, W = 83, 61  # asymmetric, not multiples of 8
-
-
-def figure(h=H, w=W, left=(200, 40, 40), right=(40, 60, 200), skin=(240, 200, 170)) -> np.ndarray:
-    """A figure on white: a red left half and a blue right half of different gray, a light face on top."""
-    img = np.full((h, w, 3), 255, np.uint8)
-    img[h // 3:h - 5, 8:w // 2] = left
-    img[h // 3:h - 5, w // 2:w - 8] = right
-    img[5:h // 3, w // 3:2 * w // 3] = skin
-    return img
-
-
-def outlines(rgb: np.ndarray) -> np.ndarray:
-    """The line art of a flat picture: black 2 px lines where its colour changes, white paper elsewhere."""
-    c = rgb.astype(int)
-    edge = np.zeros(rgb.shape[:2], bool)
-    edge[1:] |= (c[1:] != c[:-1]).any(-1)
-    edge[:, 1:] |= (c[:, 1:] != c[:, :-1]).any(-1)
-    edge[:-1] |= edge[1:].copy()
-    edge[:, :-1] |= edge[:, 1:].copy()
-    return np.repeat(np.where(edge, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-
-
-def gray_page(rgb: np.ndarray) -> np.ndarray:
-    g = np.round(rgb_to_lab(rgb)[..., 0] / 100 * 255).astype(np.uint8)
-    return np.repeat(g[..., None], 3, axis=2)
+H, W = FIG_H, FIG_W  # asymmetric, not multiples of 8
 
 
 class Gray:
@@ -107,6 +83,25 @@ def test_too_many_references_is_an_error():
 def test_no_references_changes_nothing():
     p = prepare(gray_page(figure()), [], 64)
     assert p.glob is None and p.transfer is None
+
+
+def test_as_hints_puts_the_references_colours_on_the_page_at_its_size():
+    target = figure()
+    page = np.kron(gray_page(target), np.ones((3, 2, 1), np.uint8))        # (249, 122): another size, H != W
+    tr = transfer(rgb_to_net(gray_page(target))[:1], "grayscale", [np.ascontiguousarray(target[:, ::-1])])
+    hints = as_hints(tr, page.shape[:2], max_hints=20, page=page)
+    assert 6 <= len(hints) <= 20
+    assert len({(int(h.x // 20), int(h.y // 20)) for h in hints}) > len(hints) // 2   # spread out, not one clump
+    lab = rgb_to_lab(np.array([h.color for h in hints], np.uint8)[None])[0]
+    for h, (ell, a, b) in zip(hints, lab):
+        assert 0 <= h.x < page.shape[1] and 0 <= h.y < page.shape[0] and h.radius >= 3
+        want = rgb_to_lab(target[int(h.y) // 3, int(h.x) // 2][None, None])[0, 0]
+        assert (target[int(h.y) // 3, int(h.x) // 2] != 255).any()             # on the figure, not the paper
+        assert abs(ell - want[0]) < 8 and np.hypot(a - want[1], b - want[2]) < 25  # the page's lightness, the colour there
+    lines = transfer(rgb_to_net(outlines(target))[:1], "lineart", [target])
+    red = [h for h in as_hints(lines, (H, W)) if h.y > H // 3 + 3 and 10 < h.x < W // 2 - 3]
+    assert red and all(np.abs(np.subtract(h.color, (200, 40, 40))).max() <= 3 for h in red)  # line art: its own L too
+    assert as_hints(tr, page.shape[:2], threshold=1.0) == []
 
 
 def test_welsh_transfers_colour_by_gray_level():
