@@ -23,6 +23,7 @@ from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mangacolor.abbins import no_global_hints
 from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
@@ -132,7 +133,7 @@ class MangaColor:
         h, w = batch.shape[-2:]
         name = canvas_for(h, w)
         if job.model or name is None:
-            out = await self._call("run_any", job.model or job.quality, batch)
+            out = await self._call("run_any", job.model or job.quality, batch, no_global_hints(1))
         else:
             out = await self._call(f"{job.quality}_{name}", pad_to(batch, CANVASES[name]))
         return out[0, :, :h, :w]
