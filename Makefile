@@ -59,6 +59,7 @@ bench: $(STAMP)  ## all benchmarks (about 25 min on 2 cores) into bench/results/
 	$(BIN)/python bench/infer.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/page.py --refine off auto
+	$(BIN)/python bench/reference.py
 	$(BIN)/python bench/soak.py --minutes 10
 	$(BIN)/python bench/report.py
 

@@ -72,8 +72,16 @@ def _soak_rows(k: dict) -> list[tuple[str, str, str]]:
              f"{rss['second_half_slope_mb_per_min']:+.1f} MB/min)", k["machine"])]
 
 
+def _reference_rows(r: dict) -> list[tuple[str, str, str]]:
+    e, ms = r["end_to_end"], r["stages"]["wall_ms"]
+    return [(f"one {r['page'].split(',')[0]} page with {len(r['references'])} references, in one process",
+             f"{e['refs_wall_s']:.3f} s vs {e['none_wall_s']:.3f} s without ({e['ratio_wall']:.2f}x; CPU "
+             f"{e['ratio_cpu']:.2f}x); added: transfer {ms['transfer']:.0f} ms, solver {ms['solver']:.0f} ms, "
+             f"global hints {ms['global_hints']:.0f} ms", r["machine"])]
+
+
 ROWS = {"train_throughput": _train_rows, "infer": _infer_rows, "serve": _serve_rows, "page": _page_rows,
-        "soak": _soak_rows}
+        "reference": _reference_rows, "soak": _soak_rows}
 
 
 def rows() -> list[tuple[str, str, str]]:

@@ -1,7 +1,7 @@
 """HTTP plumbing of the service: one JSON error shape, the body-size limit, request checks.
 
 Every client error is answered as {"error": code, "detail": message}:
-400 bad parameters or hints, 404 unknown model, 413 too large, 415 not an image,
+400 bad parameters, hints or too many references, 404 unknown model, 413 too large, 415 not an image,
 422 unreadable image, 429 busy, 503 not ready.
 """
 
@@ -49,7 +49,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_req, e: RequestValidationError):
         msgs = []
         for err in e.errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", []) if p != "body")
+            # a repeated field's item by its position counted from 1, as elsewhere: "reference 2: ..."
+            where = " ".join(str(p + 1 if isinstance(p, int) else p) for p in err.get("loc", []) if p != "body")
             msgs.append(f"{where}: {err.get('msg')}")
         missing = any(err.get("type") == "missing" and "image" in err.get("loc", ()) for err in e.errors())
         detail = "the form needs an 'image' file field" if missing else "; ".join(msgs)
@@ -166,8 +167,9 @@ def check_params(mode: str, quality: str, model: str, refine: str = "auto") -> N
 
 
 def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_pixels: int, fill: bool = False,
-             work_size: int = WORK_SIZE, refine: str = "auto") -> Job:
-    """Decode and check everything a client sent (runs in a worker thread: CPU-bound)."""
+             work_size: int = WORK_SIZE, refine: str = "auto", references: list[np.ndarray] | None = None) -> Job:
+    """Decode and check everything a client sent (runs in a worker thread: CPU-bound). references: decoded
+    coloured pictures of the same characters (serving.references), prepared for the page's input kind."""
     try:
         page = load_image(data, max_pixels=max_pixels)
     except ImageError as e:
@@ -179,7 +181,8 @@ def make_job(data: bytes, hints: str, mode: str, quality: str, model: str, max_p
     except HintError as e:
         raise ApiError(400, e.code, str(e)) from None
     kind = detect_kind(page) if mode == "auto" else mode
-    return Job(page, kind, prepare(page, parsed, work_size, fill=fill), quality, model, refine)
+    prepared = prepare(page, parsed, work_size, fill=fill, references=references or None, kind=kind)
+    return Job(page, kind, prepared, quality, model, refine)
 
 
 async def read_upload(upload, limit: int) -> bytes:

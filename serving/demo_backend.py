@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mangacolor.abbins import no_global_hints
 from mangacolor.contract import WORK_SIZE
 from mangacolor.hints import Hint
 
@@ -50,7 +51,7 @@ class WorkerModel:
             h, w = batch.shape[-2:]
             name = canvas_for(h, w)
             if name is None or glob is not None:  # pages with references go unbatched, with their global hints
-                out = svc.inference.run_any(self.role, batch, glob)
+                out = svc.inference.run_any(self.role, batch, no_global_hints(len(batch)) if glob is None else glob)
             else:
                 out = getattr(svc.inference, f"{self.role}_{name}")(pad_to(batch, CANVASES[name]))
             return np.asarray(out)[:, :, :h, :w]

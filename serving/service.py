@@ -1,6 +1,7 @@
 """The HTTP API (BentoML 1.4): `bentoml serve serving.service:MangaColor --port 3000`.
 
-    POST /colorize   multipart: image, hints (JSON text), mode, quality, model, refine -> image/png, same size
+    POST /colorize   multipart: image, reference (0-8 files), hints (JSON text), mode, quality, model, refine
+                     -> image/png, same size
     GET  /models     deployed models, which are live, their metadata
     /readyz /livez /metrics (Prometheus) from BentoML; OpenAPI at /openapi.json (these routes)
 
@@ -23,6 +24,7 @@ from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mangacolor.abbins import no_global_hints
 from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.image_io import encode_png
 from mangacolor.pipeline import finish
@@ -37,6 +39,7 @@ from .api import (
     make_job,
     read_upload,
 )
+from .api_references import check_count, decode_references, read_references, reference_field
 from .config import SERVE
 from .demo_backend import WorkerBackend
 from .memory import tame_malloc
@@ -131,8 +134,9 @@ class MangaColor:
         batch = stack_inputs(p)  # (1, 5, h, w)
         h, w = batch.shape[-2:]
         name = canvas_for(h, w)
-        if job.model or name is None:
-            out = await self._call("run_any", job.model or job.quality, batch)
+        if p.glob is not None or job.model or name is None:  # a page with references goes unbatched too
+            glob = no_global_hints(1) if p.glob is None else p.glob  # (1, D) the references' global hints
+            out = await self._call("run_any", job.model or job.quality, batch, glob)
         else:
             out = await self._call(f"{job.quality}_{name}", pad_to(batch, CANVASES[name]))
         return out[0, :, :h, :w]
@@ -140,6 +144,7 @@ class MangaColor:
     @app.post("/colorize", response_class=Response,
               responses={200: {"content": {"image/png": {}}, "description": "the page in colour, same size"}})
     async def colorize(self, image: UploadFile = File(..., description="PNG, JPEG, WebP, BMP or GIF"),
+                       reference: list[UploadFile] = reference_field(),
                        hints: str = Form("", description='JSON list: {"x","y","color","radius"?} or {"points","color","width"?}'),
                        mode: str = choice("auto", MODES),
                        quality: str = choice("fast", ROLES, ": the live model that answers"),
@@ -149,14 +154,18 @@ class MangaColor:
                        ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
         check_params(mode, quality, model, refine)
+        check_count(len(reference))
         if self.active >= SERVE.max_inflight:
             raise ApiError(429, "busy", f"{self.active} pages are being coloured; retry shortly")
         self.active += 1
         try:
-            data = await read_upload(image, int(SERVE.max_upload_mb * 1024 * 1024))
+            limit = int(SERVE.max_upload_mb * 1024 * 1024)
+            data = await read_upload(image, limit)
+            blobs = await read_references(reference, limit - len(data), limit)
             model_traits = await self._traits(quality, model)
-            job = await self._on_cpu(make_job, data, hints, mode, quality, model, SERVE.max_pixels,
-                                     model_traits["hint_fill"], WORK_SIZE, refine)
+            job = await self._on_cpu(lambda: make_job(
+                data, hints, mode, quality, model, SERVE.max_pixels, model_traits["hint_fill"], WORK_SIZE, refine,
+                references=decode_references(blobs, SERVE.max_pixels)))
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")

@@ -94,10 +94,10 @@ class Inference:
     def ensemble_square(self, batch: np.ndarray) -> np.ndarray:
         return self._run("ensemble", batch)
 
+    # glob is a plain array, never None: BentoML 1.4 cannot build an API's input schema for `np.ndarray | None`
+    # (the service then fails at import); zeros (no_global_hints) read as "no references" in every model.
     @bentoml.api
-    def run_any(self, which: str, batch: np.ndarray, glob: np.ndarray = None) -> np.ndarray:  # type: ignore[assignment]
+    def run_any(self, which: str, batch: np.ndarray, glob: np.ndarray) -> np.ndarray:
         """Unbatched: any canvas size, any live role or deployed tag; glob (N, D): global hints from
-        references (mangacolor.abbins), for pages coloured with references. (Typed `np.ndarray = None`,
-        not `np.ndarray | None`: BentoML 1.4's pydantic schema has no union with an array; the service
-        then fails at start.)"""
+        references (mangacolor.abbins.global_hints), or mangacolor.abbins.no_global_hints(N) for none."""
         return self._run(which, batch, glob)

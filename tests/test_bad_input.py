@@ -165,6 +165,64 @@ def test_corpus(server, baseline_memory, name):
     assert server.ready()
 
 
+# A bad reference, sent second after a good one: name: (its bytes, expected status)
+BAD_REFERENCES = {
+    "not an image": (b"hello, not an image", 415),
+    "empty file": (b"", 415),
+    "truncated png": (GOOD[: len(GOOD) // 2], 422),
+    "too many pixels": (png(Image.new("RGB", (2100, 2000), "white")), 413),  # over MANGACOLOR_MAX_PIXELS=4e6
+    "20000x20000 header": (png_header(20000, 20000), 413),
+    "decompression bomb": (bomb(), 413),
+}
+
+
+def refs_form(refs: list[bytes]) -> list:
+    return [("image", ("a.png", GOOD, "image/png"))] + [("reference", (f"r{i}.png", r, "image/png")) for i, r in enumerate(refs)]
+
+
+@pytest.mark.parametrize("name", list(BAD_REFERENCES))
+def test_a_bad_reference_is_named(server, baseline_memory, name):
+    data, status = BAD_REFERENCES[name]
+    r = httpx.post(f"{server.url}/colorize", files=refs_form([png(page(61, 83)), data]), timeout=60)
+    assert r.status_code == status, (name, r.status_code, r.text[:300])
+    body = r.json()
+    assert set(body) == {"error", "detail"} and body["detail"].startswith("reference 2: "), body
+    assert server.ready()
+
+
+def test_too_many_references_and_references_over_the_byte_limit(server):
+    r = httpx.post(f"{server.url}/colorize", files=refs_form([png(page(61, 83))] * 9), timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "too_many_references", r.text
+    assert "at most 8" in r.json()["detail"] and "9" in r.json()["detail"]
+    # each reference under the byte limit, all of them together over it: one limit for the whole request
+    part = b"\x89PNG" + b"0" * (LIMIT_MB * 1024 * 1024 // 3)
+    r = httpx.post(f"{server.url}/colorize", files=refs_form([part] * 4), timeout=60)
+    assert r.status_code == 413 and set(r.json()) == {"error", "detail"}, r.text[:300]
+    r = httpx.post(f"{server.url}/colorize", files=refs_form([]), data={"reference": "not a file"}, timeout=60)
+    assert r.status_code == 400 and r.json()["detail"].startswith("reference 1: "), r.text[:300]
+    assert server.ready()
+
+
+def test_references_share_the_image_byte_budget():
+    """Behind the body-limit middleware, the references' reading also keeps to one budget for the request."""
+    import asyncio
+
+    from serving.api import ApiError
+    from serving.api_references import read_references
+
+    class Upload:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        async def read(self, n: int) -> bytes:
+            return self.data[:n]
+
+    assert asyncio.run(read_references([Upload(b"x" * 40)] * 2, 100, 150)) == [b"x" * 40] * 2
+    with pytest.raises(ApiError) as e:
+        asyncio.run(read_references([Upload(b"x" * 40)] * 3, 100, 150))
+    assert e.value.status == 413 and e.value.detail.startswith("reference 3: ") and "150" in e.value.detail
+
+
 def test_bad_refine_is_a_bad_parameter_that_names_the_choices(server):
     r = httpx.post(f"{server.url}/colorize", files=IMG(GOOD), data={"refine": "bogus"}, timeout=60)
     assert r.status_code == 400

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mangacolor.color import rgb_to_lab
 from mangacolor.contract import MODES, REFINE_MODES, ROLES
 from tests.server import REPO, cli, wait_for
+from tests.test_reference import figure, gray_page, hue_error
 
 
 def png_bytes(im: Image.Image, fmt="PNG", **kw) -> bytes:
@@ -98,7 +100,50 @@ def test_models_metrics_and_openapi(server):
         assert "auto | on | off" in form, doc  # the field and its choices are documented
         for name, choices in (("mode", MODES), ("quality", ROLES), ("refine", REFINE_MODES)):  # as enums too
             assert fields[name]["enum"] == list(choices), (doc, name, fields.get(name))
+        ref = fields["reference"]  # the optional, repeatable reference files
+        assert ref["type"] == "array" and ref["default"] == [], (doc, ref)
+        assert all(w in ref["description"] for w in ("up to 8", "same characters", "hints win")), (doc, ref)
     assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
+
+
+def with_references(page: bytes, refs: list[bytes], **form) -> dict:
+    """A multipart form: the page, then each reference under the repeated field `reference`."""
+    files = [("image", ("page.png", page, "image/png"))]
+    files += [("reference", (f"ref{i}.png", r, "image/png")) for i, r in enumerate(refs)]
+    return {"files": files, "data": form}
+
+
+def test_a_reference_colours_a_gray_page_in_the_right_places(server):
+    """HintEcho proposes no colour without hints, so the colours can only come from the reference: a picture of
+    the same figure facing the other way (red left half, blue right half, light face; an asymmetric 61x83 page)."""
+    target = figure()
+    page, ref = png_bytes(Image.fromarray(gray_page(target))), png_bytes(Image.fromarray(target[:, ::-1].copy()))
+    out = {}
+    for name, refs in (("without", []), ("with", [ref])):
+        r = server.post(**with_references(page, refs, mode="grayscale"))
+        assert r.status_code == 200, r.text
+        out[name] = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+        assert out[name].shape == target.shape
+    h, w = target.shape[:2]
+    body = np.zeros((h, w), bool)
+    body[h // 3 + 3:h - 8, 11:w - 11] = True
+    assert hue_error(out["with"], target, body) < 0.35 * hue_error(out["without"], target, body)
+    lab = rgb_to_lab(out["with"])
+    left, right = lab[h // 3 + 5:h - 10, 12:w // 2 - 4], lab[h // 3 + 5:h - 10, w // 2 + 4:w - 12]
+    assert left[..., 1].mean() > 20, "the left half is red, as in the reference (mirrored back)"
+    assert right[..., 2].mean() < -20, "the right half is blue"
+    assert server.ready()
+
+
+def test_hints_win_over_a_reference(server):
+    target = figure()
+    h, w = target.shape[:2]
+    hint = json.dumps([{"x": w // 4, "y": h // 2, "color": "#00c800", "radius": 2}])  # green where the reference is red
+    r = server.post(**with_references(png_bytes(Image.fromarray(gray_page(target))), [png_bytes(Image.fromarray(target))],
+                                      mode="grayscale", hints=hint))
+    assert r.status_code == 200, r.text
+    lab = rgb_to_lab(np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))[h // 2 - 1:h // 2 + 2, w // 4 - 1:w // 4 + 2])
+    assert (lab[..., 1] < -10).all(), lab[..., 1]
 
 
 def test_promotion_and_rollback_under_load(server):
