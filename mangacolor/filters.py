@@ -34,13 +34,23 @@ def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
 
 def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
     """(H, W) -> mean over a (2r+1)^2 window, via an integral image (edges clamp)."""
+    return box_means(img, (radius,))[0]
+
+
+def box_means(img: np.ndarray, radii: tuple[int, ...]) -> list[np.ndarray]:
+    """`box_mean` at several radii from one integral image (the same numbers, one cumulative sum)."""
     img = img.astype(np.float64)
-    p = np.pad(img, radius + 1, mode="edge")
-    s = p.cumsum(0).cumsum(1)
-    k = 2 * radius + 1
+    big = max(radii)
+    s = np.pad(img, big + 1, mode="edge").cumsum(0).cumsum(1)
     h, w = img.shape
-    total = s[k:k + h, k:k + w] - s[0:h, k:k + w] - s[k:k + h, 0:w] + s[0:h, 0:w]
-    return (total / (k * k)).astype(np.float32)
+    out = []
+    for r in radii:
+        k, o = 2 * r + 1, big - r  # o: where the window of radius r starts in the widest padding
+        a, b = slice(o, o + h), slice(o + k, o + k + h)
+        c, d = slice(o, o + w), slice(o + k, o + k + w)
+        total = s[b, d] - s[a, d] - s[b, c] + s[a, c]
+        out.append((total / (k * k)).astype(np.float32))
+    return out
 
 
 def resize_plane(plane: np.ndarray, size_hw: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:

@@ -29,7 +29,7 @@ from PIL import Image
 from scipy.spatial import cKDTree
 
 from .color import luminance, net_to_rgb, rgb_to_net
-from .filters import box_mean, resize_plane
+from .filters import box_mean, box_means, resize_plane
 from .hints import DEFAULT_RADIUS, Point
 from .regions import LINE_THRESHOLD, segment
 
@@ -40,9 +40,11 @@ PAPER_L, PAPER_CHROMA = 0.95, 0.05  # as_hints suggests no hint on paper white (
 @dataclass(frozen=True)
 class TransferConfig:
     # gray pages (tuned on validation portraits with the reference protocol, training/evaluate/reference_eval.py)
-    stride: int = 2               # one matched patch every `stride` pixels
+    step: float = 0.006           # one matched patch every 0.6% of the long side, at least every 2 px: 2 px at
+    #                               256 px, 3 at 512 (the same scores there as 2 px, half the matching time)
     samples: int = 20_000         # reference patches in the search tree (all references together)
-    k: int = 8                    # nearest reference patches that vote on a page patch
+    k: int = 6                    # nearest reference patches that vote on a page patch (8: the same scores on
+    #                               validation portraits, a fifth more query time)
     eps: float = 1.0              # approximate neighbours (cKDTree.query eps: each within 1 + eps of the true
     #                               distance): half the query time at 512 px, chroma error unchanged on validation
     spread_scale: float = 0.5     # normalised ab spread of the votes at which confidence falls to 1/e
@@ -124,8 +126,9 @@ def _cell_peaks(weight: np.ndarray, cell: int) -> tuple[np.ndarray, np.ndarray]:
 def patch_features(gray: np.ndarray) -> np.ndarray:
     """(h, w) gray in [0, 1] -> (h, w, 4): gray, local contrast (3x3 std), mean gray at radius 3 and 9."""
     g = gray.astype(np.float64)
-    std = np.sqrt(np.maximum(box_mean(g * g, 1) - box_mean(g, 1) ** 2, 0.0))
-    return np.stack([g, 2.0 * std, 0.5 * box_mean(g, 3), 0.5 * box_mean(g, 9)], -1).astype(np.float32)
+    m1, m3, m9 = box_means(g, (1, 3, 9))
+    std = np.sqrt(np.maximum(box_mean(g * g, 1) - m1 ** 2, 0.0))
+    return np.stack([g, 2.0 * std, 0.5 * m3, 0.5 * m9], -1).astype(np.float32)
 
 
 def remap_luminance(ref_l: np.ndarray, page_l: np.ndarray) -> np.ndarray:
@@ -153,23 +156,22 @@ def _as_lab(gray: np.ndarray) -> np.ndarray:
     return np.stack([gray, np.zeros_like(gray), np.zeros_like(gray)])
 
 
-def features(gray: np.ndarray, coords: np.ndarray, position: float) -> np.ndarray:
-    """(h, w) gray, (h, w, 2) figure coordinates -> (h*w, 6) matching features."""
-    return np.concatenate([patch_features(gray), position * coords], -1).reshape(-1, 6)
-
-
 def reference_tree(gray: np.ndarray, refs: list[np.ndarray], samples: int, position: float, seed: int = 0):
-    """The references' patches (features, ab) in a k-d tree, at most `samples` of them, picked at random."""
+    """The references' patches (features, ab) in a k-d tree, at most `samples` of them, picked at random
+    (the picks first, so that only their features are gathered)."""
+    sizes = [r.shape[1] * r.shape[2] for r in refs]
+    total = sum(sizes)
+    pick = np.sort(np.random.default_rng(seed).choice(total, samples, replace=False)) if total > samples \
+        else np.arange(total)
     feats, abs_ = [], []
-    for ref in refs:
-        f = features(remap_luminance(ref[0], gray), figure_coords(ref, mirrored(gray, ref)), position)
-        feats.append(f)
-        abs_.append(ref[1:].reshape(2, -1).T)
-    f, ab = np.concatenate(feats), np.concatenate(abs_)
-    if len(f) > samples:
-        pick = np.random.default_rng(seed).choice(len(f), samples, replace=False)
-        f, ab = f[pick], ab[pick]
-    return cKDTree(f, balanced_tree=False), ab  # sliding-midpoint splits: a third less query time, the same exact answers
+    for ref, start in zip(refs, np.cumsum([0, *sizes[:-1]])):
+        mine = pick[(pick >= start) & (pick < start + ref.shape[1] * ref.shape[2])] - start
+        coords = figure_coords(ref, mirrored(gray, ref)).reshape(-1, 2)[mine]
+        feats.append(np.concatenate([patch_features(remap_luminance(ref[0], gray)).reshape(-1, 4)[mine],
+                                     position * coords], 1))
+        abs_.append(ref[1:].reshape(2, -1)[:, mine].T)
+    # sliding-midpoint splits: a third less query time, the same exact answers
+    return cKDTree(np.concatenate(feats), balanced_tree=False), np.concatenate(abs_)
 
 
 def transfer_gray(gray: np.ndarray, refs: list[np.ndarray], cfg: TransferConfig = DEFAULT) -> Transfer:
@@ -179,9 +181,11 @@ def transfer_gray(gray: np.ndarray, refs: list[np.ndarray], cfg: TransferConfig 
     if not refs:
         return Transfer(colour, weight)
     tree, ref_ab = reference_tree(gray, refs, cfg.samples, cfg.position)
-    ys, xs = np.mgrid[cfg.stride // 2:h:cfg.stride, cfg.stride // 2:w:cfg.stride]
-    query = features(gray, figure_coords(_as_lab(gray)), cfg.position).reshape(h, w, 6)[ys, xs].reshape(-1, 6)
-    dist, idx = tree.query(query, k=min(cfg.k, len(ref_ab)), eps=cfg.eps)
+    stride = max(2, round(cfg.step * max(h, w)))
+    ys, xs = np.mgrid[stride // 2:h:stride, stride // 2:w:stride]
+    query = np.concatenate([patch_features(gray)[ys, xs], cfg.position * figure_coords(_as_lab(gray))[ys, xs]],
+                           -1).reshape(-1, 6)
+    dist, idx = tree.query(query, k=min(cfg.k, len(ref_ab)), eps=cfg.eps, workers=-1)  # the queries on every core
     dist, idx = dist.reshape(len(query), -1), idx.reshape(len(query), -1)
     votes = ref_ab[idx]                                           # (n, k, 2)
     ab = _median(votes)                                           # (n, 2)
