@@ -37,8 +37,9 @@ from .refine import refine as solve
 from .regions import fill_hints
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-# Reference transfers run here while the model runs (numpy and scipy release the GIL): on 2 cores a page
-# with references then costs about a fifth less time than computing the transfer first.
+# Reference transfers run here while the model runs (numpy and scipy release the GIL). On 2 cores that the
+# model already fills this saved about a tenth of a page's time with references (one run of a simple
+# comparison, not a benchmark); with more cores, more.
 _TRANSFERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reference")
 
 
@@ -74,6 +75,8 @@ def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, mul
     mp, _ = pad_to_multiple(mask, multiple, value=0.0)
     glob, soft = None, None
     if references:
+        if kind not in KINDS:  # the transfer matches line art and gray pages differently
+            raise ValueError(f"references need the page's input kind, one of {KINDS}; got {kind!r}")
         glob, soft = global_hints(references)[None], _TRANSFERS.submit(transfer, x, kind, references)
     p = Prepared(xp[None], hp[None], mp[None], hw, glob, soft)
     return with_fill(p) if fill and hints else p

@@ -50,7 +50,7 @@ class TransferConfig:
     spread_scale: float = 0.5     # normalised ab spread of the votes at which confidence falls to 1/e
     feature_scale: float = 0.5    # feature distance at which confidence falls to 1/e
     position: float = 1.0         # weight of the position within the figure (0..1) among the features:
-    #                               as much as the gray level; without it, 1.5 dB less on validation
+    #                               as much as the gray level; without it, about 1 dB less on validation
     line_spread_scale: float = 0.15  # line art: Lab spread of a region's colours at which confidence falls to 1/e
 
 
