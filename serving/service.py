@@ -149,8 +149,8 @@ class MangaColor:
                        mode: str = choice("auto", MODES),
                        quality: str = choice("fast", ROLES, ": the live model that answers"),
                        model: str = Form("", description="a deployed model tag (default: the live one)"),
-                       refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and "
-                                                                  "stops colour at lines (auto: when there are hints)"),
+                       refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and stops "
+                                                                  "colour at lines (auto: with hints or references)"),
                        ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
         check_params(mode, quality, model, refine)
