@@ -136,29 +136,36 @@ def remap_luminance(ref_l: np.ndarray, page_l: np.ndarray) -> np.ndarray:
     return (ref_l - ref_l.mean()) * (page_l.std() / max(float(ref_l.std()), 1e-3)) + page_l.mean()
 
 
-def figure_coords(lab: np.ndarray, flip: bool = False) -> np.ndarray:
-    """(3, h, w) Lab -> (h, w, 2): each pixel's position relative to the figure's box (0..1 inside it),
-    mirrored left to right when `flip`."""
-    y0, x0, y1, x1 = figure_box(reference_figure(lab))
-    ys, xs = np.mgrid[0:lab.shape[1], 0:lab.shape[2]]
+def box_coords(hw: tuple[int, int], box: tuple[int, int, int, int], flip: bool = False) -> np.ndarray:
+    """(h, w, 2): each pixel's position (row, column) relative to a figure's box (0..1 inside it), the
+    column mirrored when `flip`."""
+    y0, x0, y1, x1 = box
+    ys, xs = np.mgrid[0:hw[0], 0:hw[1]]
     u, v = (ys - y0) / max(1, y1 - y0), (xs - x0) / max(1, x1 - x0)
     return np.stack([u, 1.0 - v if flip else v], -1).astype(np.float32)
 
 
 def mirrored(page_gray: np.ndarray, ref: np.ndarray) -> bool:
     """Whether the reference's edges fit the page's better mirrored (a figure facing the other way)."""
-    pb, rb = figure_box(reference_figure(_as_lab(page_gray))), figure_box(reference_figure(ref))
-    e, f = _edges(page_gray, pb), _edges(ref[0], rb)
-    return bool((e * f[:, ::-1]).sum() > (e * f).sum())
+    page_box = _page_box(page_gray)
+    return _flipped(_edges(page_gray, page_box), ref, figure_box(reference_figure(ref)))
 
 
-def _as_lab(gray: np.ndarray) -> np.ndarray:
-    return np.stack([gray, np.zeros_like(gray), np.zeros_like(gray)])
+def _flipped(page_edges: np.ndarray, ref: np.ndarray, ref_box) -> bool:
+    """`mirrored` with the page's edge map (`_edges` in its figure's box) computed once for all references."""
+    f = _edges(ref[0], ref_box)
+    return bool((page_edges * f[:, ::-1]).sum() > (page_edges * f).sum())
 
 
-def reference_tree(gray: np.ndarray, refs: list[np.ndarray], samples: int, position: float, seed: int = 0):
+def _page_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """The figure's box on a gray page: the pixels unlike the page's border gray."""
+    return figure_box(reference_figure(np.stack([gray, np.zeros_like(gray), np.zeros_like(gray)])))
+
+
+def reference_tree(gray: np.ndarray, refs: list[np.ndarray], samples: int, position: float, page_edges: np.ndarray,
+                   seed: int = 0):
     """The references' patches (features, ab) in a k-d tree, at most `samples` of them, picked at random
-    (the picks first, so that only their features are gathered)."""
+    (the picks first, so that only their features are gathered); page_edges: see `_flipped`."""
     sizes = [r.shape[1] * r.shape[2] for r in refs]
     total = sum(sizes)
     pick = np.sort(np.random.default_rng(seed).choice(total, samples, replace=False)) if total > samples \
@@ -166,7 +173,8 @@ def reference_tree(gray: np.ndarray, refs: list[np.ndarray], samples: int, posit
     feats, abs_ = [], []
     for ref, start in zip(refs, np.cumsum([0, *sizes[:-1]])):
         mine = pick[(pick >= start) & (pick < start + ref.shape[1] * ref.shape[2])] - start
-        coords = figure_coords(ref, mirrored(gray, ref)).reshape(-1, 2)[mine]
+        box = figure_box(reference_figure(ref))
+        coords = box_coords(ref.shape[1:], box, _flipped(page_edges, ref, box)).reshape(-1, 2)[mine]
         feats.append(np.concatenate([patch_features(remap_luminance(ref[0], gray)).reshape(-1, 4)[mine],
                                      position * coords], 1))
         abs_.append(ref[1:].reshape(2, -1)[:, mine].T)
@@ -180,10 +188,11 @@ def transfer_gray(gray: np.ndarray, refs: list[np.ndarray], cfg: TransferConfig 
     colour, weight = np.zeros((3, h, w), np.float32), np.zeros((h, w), np.float32)
     if not refs:
         return Transfer(colour, weight)
-    tree, ref_ab = reference_tree(gray, refs, cfg.samples, cfg.position)
+    page_box = _page_box(gray)
+    tree, ref_ab = reference_tree(gray, refs, cfg.samples, cfg.position, _edges(gray, page_box))
     stride = max(2, round(cfg.step * max(h, w)))
     ys, xs = np.mgrid[stride // 2:h:stride, stride // 2:w:stride]
-    query = np.concatenate([patch_features(gray)[ys, xs], cfg.position * figure_coords(_as_lab(gray))[ys, xs]],
+    query = np.concatenate([patch_features(gray)[ys, xs], cfg.position * box_coords((h, w), page_box)[ys, xs]],
                            -1).reshape(-1, 6)
     dist, idx = tree.query(query, k=min(cfg.k, len(ref_ab)), eps=cfg.eps, workers=-1)  # the queries on every core
     dist, idx = dist.reshape(len(query), -1), idx.reshape(len(query), -1)
@@ -211,7 +220,7 @@ def welsh(gray: np.ndarray, refs: list[np.ndarray], samples: int = 200, seed: in
     rng = np.random.default_rng(seed)
     for ref in refs:
         lum = remap_luminance(ref[0].astype(np.float64), g)
-        std = np.sqrt(np.maximum(box_mean(lum * lum, 2) - box_mean(lum, 2) ** 2, 0.0))
+        std = _local_std(lum, 2)
         n = max(1, samples // len(refs))
         side = max(1, int(np.sqrt(lum.size / n)))  # a jittered grid: one sample in each side x side cell
         ys = np.minimum(np.arange(0, lum.shape[0], side)[:, None] + rng.integers(0, side, (1, 1)), lum.shape[0] - 1)
@@ -219,9 +228,14 @@ def welsh(gray: np.ndarray, refs: list[np.ndarray], samples: int = 200, seed: in
         ys, xs = np.broadcast_arrays(ys, xs)
         pts.append(np.stack([lum[ys, xs], std[ys, xs]], -1).reshape(-1, 2))
         abs_.append(ref[1:, ys, xs].reshape(2, -1).T)
-    std = np.sqrt(np.maximum(box_mean(g * g, 2) - box_mean(g, 2) ** 2, 0.0))
+    std = _local_std(g, 2)
     _, idx = cKDTree(np.concatenate(pts)).query(np.stack([g, std], -1).reshape(-1, 2))
     return np.concatenate(abs_)[idx].T.reshape(2, *g.shape).astype(np.float32)
+
+
+def _local_std(img: np.ndarray, radius: int) -> np.ndarray:
+    """(h, w) -> standard deviation over each (2r+1)^2 window."""
+    return np.sqrt(np.maximum(box_mean(img * img, radius) - box_mean(img, radius) ** 2, 0.0))
 
 
 # ----------------------------------------------------------------------------- line art
@@ -257,30 +271,23 @@ def transfer_lineart(gray: np.ndarray, refs: list[np.ndarray], cfg: TransferConf
     colour, weight = np.zeros((3, h, w), np.float32), np.zeros((h, w), np.float32)
     labels, _ = segment(gray)
     page_box = figure_box(gray < LINE_THRESHOLD)
-    y0, x0, y1, x1 = page_box
-    ys, xs = np.mgrid[0:h, 0:w]
-    u, v = (ys - y0) / max(1, y1 - y0), (xs - x0) / max(1, x1 - x0)   # position relative to the figure
+    page_edges = _edges(gray, page_box)
     n = int(labels.max()) + 1
     for ref in refs:
         rb = figure_box(reference_figure(ref))
-        flip = bool((_edges(gray, page_box) * _edges(ref[0], rb)[:, ::-1]).sum()
-                    > (_edges(gray, page_box) * _edges(ref[0], rb)).sum())
-        ry = np.clip(np.round(rb[0] + u * (rb[2] - rb[0])), 0, ref.shape[1] - 1).astype(int)
-        rv = 1.0 - v if flip else v
-        rx = np.clip(np.round(rb[1] + rv * (rb[3] - rb[1])), 0, ref.shape[2] - 1).astype(int)
+        uv = box_coords((h, w), page_box, _flipped(page_edges, ref, rb))    # where each pixel lies in the figure
+        ry = np.clip(np.round(rb[0] + uv[..., 0] * (rb[2] - rb[0])), 0, ref.shape[1] - 1).astype(int)
+        rx = np.clip(np.round(rb[1] + uv[..., 1] * (rb[3] - rb[1])), 0, ref.shape[2] - 1).astype(int)
         under = ref[:, ry, rx]                                                 # (3, h, w) the reference under the page
         region_colour = np.stack([_region_median(labels, under[c], n) for c in range(3)])  # (3, n)
         spread = np.stack([np.abs(under[c] - region_colour[c][labels]) for c in range(3)]).sum(0)
-        conf = np.exp(-(_region_mean(labels, spread, n) / cfg.line_spread_scale) ** 2)[labels]
+        mean_spread = np.bincount(labels.ravel(), spread.ravel(), n) / np.maximum(np.bincount(labels.ravel(), minlength=n), 1)
+        conf = np.exp(-(mean_spread / cfg.line_spread_scale) ** 2)[labels]
         better = conf > weight
         colour[:, better] = region_colour[:, labels][:, better]
         weight[better] = conf[better]
     weight[gray < LINE_THRESHOLD] = 0.0  # the lines stay the page's own
     return Transfer(colour, weight)
-
-
-def _region_mean(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(labels.ravel(), values.ravel(), n) / np.maximum(np.bincount(labels.ravel(), minlength=n), 1)
 
 
 def _region_median(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

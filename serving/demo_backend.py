@@ -8,6 +8,8 @@ dependency's synchronous client.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from mangacolor.abbins import no_global_hints
@@ -26,7 +28,9 @@ class WorkerModel:
     def __init__(self, service, role: str):
         self.service, self.role = service, role
 
+    @cached_property
     def _traits(self) -> dict:
+        """The live model's traits, asked of the worker once per page (a WorkerModel lives for one page)."""
         status = self.service.inference.status()
         if self.role not in status:
             raise ValueError(f"no {self.role} model is live yet; deploy one with "
@@ -35,11 +39,11 @@ class WorkerModel:
 
     @property
     def hint_fill(self) -> bool:
-        return self._traits()["hint_fill"]
+        return self._traits["hint_fill"]
 
     @property
     def gray_gain(self) -> float:
-        return self._traits()["gray_gain"]
+        return self._traits["gray_gain"]
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         svc = self.service
