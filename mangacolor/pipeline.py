@@ -35,6 +35,8 @@ from .reference import MAX_REFERENCES, Transfer, transfer
 from .refine import check_refine, wants_refine
 from .refine import refine as solve
 from .regions import fill_hints
+from .solver import DEFAULT as DEFAULT_SOLVER
+from .solver import SolverConfig
 
 Predict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 # Reference transfers run here while the model runs (numpy and scipy release the GIL). On 2 cores that the
@@ -103,11 +105,13 @@ def has_hints(p: Prepared) -> bool:
 
 
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
-           confidence: np.ndarray | None = None, gray_gain: float = 1.0) -> np.ndarray:
+           confidence: np.ndarray | None = None, gray_gain: float = 1.0,
+           solver: SolverConfig = DEFAULT_SOLVER) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
     when it has one, or given here. gray_gain: the model's chroma gain on gray pages (the solver then
-    spreads hints over a prior that is grayer where the model was tuned to be unsure)."""
+    spreads hints over a prior that is grayer where the model was tuned to be unsure). solver: the solver's
+    settings (evaluation compares others with `mangacolor eval --solver`)."""
     hw = prepared.hw
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence
@@ -117,7 +121,7 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
     if wants_refine(refine_mode, has_hints(prepared) or prepared.transfer is not None):
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
         pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw),
-                     soft=prepared.soft())
+                     cfg=solver, soft=prepared.soft())
     return compose(page, pred, kind)
 
 

@@ -178,3 +178,13 @@ def test_hint_fill_spreads_the_sampled_hints_as_serving_does(dataset_dir):
         assert np.array_equal(b["hint"].numpy(), want[0]) and np.array_equal(b["mask"].numpy(), want[1])
         spread += int((b["mask"] == FILL_MASK).sum())
     assert spread > 0
+
+
+def test_repeat_sources_oversample_the_training_split_only(dataset_dir):
+    base = _ds(dataset_dir)
+    source = base.items[0]["source"]
+    n = sum(r["source"] == source for r in base.items)
+    more = _ds(dataset_dir, repeat_sources=(source,), repeat=3)
+    assert len(more) == len(base) + 2 * n
+    assert sum(r["source"] == source for r in more.items) == 3 * n
+    assert len(_ds(dataset_dir, "val", repeat_sources=(source,), repeat=3)) == len(_ds(dataset_dir, "val"))

@@ -231,3 +231,19 @@ def test_hint_encodings_never_mix_in_ensembles_or_distillation(tiny_runs, datase
                                f"--train.teacher={plain / 'best'}"])  # tiny.yaml spreads hints, the teacher does not
     with pytest.raises(ValueError, match="hint_fill"):
         Trainer(cfg)
+
+
+def test_eval_solver_settings_change_hinted_gray_pages_only(tiny_runs, dataset_dir, tmp_path, capsys):
+    args = ["eval", str(tiny_runs[0] / "best"), "--data", str(dataset_dir), "--limit", "2", "--size", "70",
+            "--hint-counts", "0", "8", "--baselines"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--solver", "data_weight=50", "--out", str(tmp_path / "b")]) == 0
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text())["metrics"] for d in "ab")
+    name = next(iter(a))
+    for kind in ("grayscale", "screentone"):
+        assert a[name][kind]["0"]["psnr"] == b[name][kind]["0"]["psnr"]  # no hints: the solver does not run
+        assert a[name][kind]["8"]["psnr"] != b[name][kind]["8"]["psnr"]  # a 2500x stronger pull to the network
+    assert a[name]["lineart"]["8"]["psnr"] == b[name]["lineart"]["8"]["psnr"]  # line art has its own weights
+    capsys.readouterr()
+    assert main([*args, "--solver", "data_wieght=1", "--out", str(tmp_path / "c")]) == 2
+    assert "KEY one of data_weight" in capsys.readouterr().err

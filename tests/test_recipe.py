@@ -67,4 +67,22 @@ def test_the_plan_tunes_the_temperature_scores_characters_and_varies_members(tmp
     assert "--model.name=resunet" in steps["member 1 to step 400"].argv
     assert "--model.name=resunet" not in steps["member 0 to step 400"].argv
     (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}]}))
+    steps = {s.name: s for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
+    assert "member 0 portraits" not in steps  # a dataset without painted portraits: no fine-tuning on them
     assert "eval characters" not in {s.name for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
+
+
+def test_members_are_fine_tuned_on_portraits_when_the_dataset_has_them(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    items = [{"split": "train", "source": "wesnoth"}, {"split": "train", "source": "openmoji"}]
+    (data / "manifest.json").write_text(json.dumps({"items": items}))
+    steps = plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")
+    names = [s.name for s in steps]
+    tune = {s.name: s for s in steps}["member 1 portraits"]
+    assert names.index("member 1 portraits") > names.index("member 1 to step 400")
+    assert f"--train.init_from={tmp_path / 'member1' / 'best'}" in tune.argv
+    assert "--data.repeat_sources=[wesnoth]" in tune.argv and "--model.name=resunet" in tune.argv
+    ensemble, distill = {s.name: s for s in steps}["ensemble"], {s.name: s for s in steps}["distill"]
+    assert str(tmp_path / "member0-portraits") in ensemble.argv and str(tmp_path / "member0") not in ensemble.argv
+    assert f"--train.init_from={tmp_path / 'member0-portraits' / 'best'}" in distill.argv

@@ -129,6 +129,15 @@ def test_init_from_with_frozen_encoder(dataset_dir, tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in dec)
 
 
+def test_init_from_ignores_decoding_but_not_architecture(dataset_dir, tmp_path, capsys):
+    # the temperature and gray gain are tuned after training: a fine-tune may start from a tuned checkpoint
+    assert train(dataset_dir, tmp_path / "src", "--train.steps=2", "--model.temperature=0.7", "--model.gray_gain=0.6") == 0
+    src = tmp_path / "src/step-00000002"
+    assert train(dataset_dir, tmp_path / "ft", "--train.steps=2", f"--train.init_from={src}") == 0
+    assert train(dataset_dir, tmp_path / "wide", "--train.steps=2", f"--train.init_from={src}", "--model.width=12") == 2
+    assert "set --model.* to match" in capsys.readouterr().err
+
+
 def test_sanity_suite_passes_on_tiny(dataset_dir, tmp_path, capsys):
     rc = main(["sanity", "tiny", f"--data.root={dataset_dir}", "--json", str(tmp_path / "s.json")])
     out = capsys.readouterr().out

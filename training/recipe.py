@@ -4,7 +4,8 @@
 
 1. sanity and lr-find on the recipe config (results go into the model card);
 2. a short search, then K ensemble members with the best config (different seeds), each
-   trained in the profile's learning-rate cycles;
+   trained in the profile's learning-rate cycles, then fine-tuned with the dataset's painted portraits
+   oversampled (they are 5% of its images but the closest to the characters users colour);
 3. distill the ensemble into a student that starts from member 0; tune the colour head's decoding
    temperature and gray gain of both on validation; evaluate members, ensemble and student on the test split and
    on the held-out characters split next to every baseline;
@@ -31,6 +32,7 @@ from mangacolor.cli import main as mc
 from .recipe_figures import before_after, curves_png
 
 PORTRAIT_SOURCES = ("wesnoth", "flare")  # the default dataset's painted portraits (training/data/fetch_art.py)
+PORTRAIT_REPEAT = 8  # in the portrait fine-tuning: 324 portraits x 8 against 6,640 other training images
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Profile:
     # learning rate decays to 0 at the end of each cycle and restarts (warm restarts, Loshchilov & Hutter 2017).
     member_cycles: tuple[int, ...]
     student_steps: int
+    # then each member is fine-tuned this many steps with the portraits listed PORTRAIT_REPEAT times (0: not)
+    portrait_steps: int = 0
     members: int = 3
     eval_limit: int = 150
     val_batches: int = 16        # validation batches of members and student (each a full synthesis of its pages)
@@ -65,12 +69,12 @@ PROFILES = {
     # recipe fits in about an hour on 2 cores
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
-                   member_cycles=(400,), student_steps=200, members=2, eval_limit=60, val_batches=4,
-                   eval_hint_counts=(0, 8, 32), eval_members=False, test_limit=30),
+                   member_cycles=(400,), student_steps=200, portrait_steps=200, members=2, eval_limit=60, val_batches=4,
+                   eval_hint_counts=(0, 8, 32), eval_members=True, test_limit=30),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
                    fine_trials=4, fine_steps=1500,
-                   member_cycles=(6000,), student_steps=6000, eval_limit=0),
+                   member_cycles=(6000,), student_steps=6000, portrait_steps=1000, eval_limit=0),
 }
 
 
@@ -100,6 +104,10 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     ]
     members = [out / f"member{seed}" for seed in range(prof.members)]
     steps += member_steps(prof, members, best)
+    portraits = sorted(split_sources(data, "train") & set(PORTRAIT_SOURCES))
+    if prof.portrait_steps and portraits:
+        steps += portrait_steps(prof, members, best, portraits)
+        members = [m.with_name(m.name + "-portraits") for m in members]
     ens, student, report = out / "ensemble.json", out / "student", out / "eval_test"
     evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
              + (("--with-members",) if prof.eval_members else ()))
@@ -167,6 +175,24 @@ def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
                                "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
                                *prof.member_overrides[seed % len(prof.member_overrides)]),
                               touch=True, resume=str(run)))
+    return steps
+
+
+def portrait_steps(prof: Profile, members: list[Path], best: str, portraits: list[str]) -> list[Step]:
+    """Each member fine-tuned from its best checkpoint into <member>-portraits, with the portraits oversampled:
+    a learning-rate cycle of its own that leans the colour prior towards drawn characters."""
+    steps = []
+    for seed, run in enumerate(members):
+        every = max(50, prof.portrait_steps // 4)
+        tuned = run.with_name(run.name + "-portraits")
+        steps.append(Step(f"member {seed} portraits", f"{tuned.name}/done",
+                          ("train", best, f"--train.run_dir={tuned}", f"--train.seed={seed}",
+                           f"--train.steps={prof.portrait_steps}", f"--train.init_from={run / 'best'}",
+                           f"--data.repeat_sources=[{','.join(portraits)}]", f"--data.repeat={PORTRAIT_REPEAT}",
+                           "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
+                           "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
+                           *prof.member_overrides[seed % len(prof.member_overrides)]),
+                          touch=True, resume=str(tuned)))
     return steps
 
 

@@ -15,11 +15,20 @@ from training import checkpoint as ckpt
 from training.config import config_hash, resume_key, to_dict
 from training.setup import rng_state, set_rng_state
 
+# the colour head's decoding, tuned after training (`mangacolor temperature`): not part of the weights
+DECODING = ("temperature", "gray_gain")
+
+
+def architecture(model_config: dict) -> dict:
+    """A model config without its decoding: what two checkpoints must share to swap weights."""
+    return {k: v for k, v in model_config.items() if k not in DECODING}
+
 
 def init_from(model: torch.nn.Module, cfg, path: str, freeze: str) -> None:
-    """Load another checkpoint's weights (same model config); freeze="encoder" fixes stem and down path."""
+    """Load another checkpoint's weights (same model config but for its decoding); freeze="encoder" fixes
+    stem and down path."""
     src, meta = ckpt.load_model(path)
-    if meta["model_config"] != json.loads(json.dumps(to_dict(cfg.model))):
+    if architecture(meta["model_config"]) != architecture(json.loads(json.dumps(to_dict(cfg.model)))):
         raise ValueError(f"init_from {path} has model config {meta['model_config']}, this run has "
                          f"{to_dict(cfg.model)}: set --model.* to match the checkpoint")
     model.load_state_dict(src.state_dict())

@@ -44,6 +44,10 @@ class DataConfig:
     tone_supersample: tuple[float, float] = (1.0, 3.0)  # screentone drawn this much larger, then shrunk
     hints: HintSamplerConfig = field(default_factory=HintSamplerConfig)
     hint_fill: bool = False                     # also spread each hint over its line-closed region (mangacolor.regions)
+    # oversampling: the training split lists the images of these sources `repeat` times (the default dataset's
+    # painted portraits are 5% of its images but the closest to the characters users colour)
+    repeat_sources: tuple[str, ...] = ()
+    repeat: int = 1
 
 
 def _resize(rgb: np.ndarray, hw: tuple[int, int], resample=Image.BICUBIC) -> np.ndarray:
@@ -103,6 +107,8 @@ class ColorizationDataset(Dataset):
         self.items = [r for r in manifest["items"] if r["split"] == split]
         if not self.items:
             raise ValueError(f"split {split!r} of {cfg.root} is empty")
+        if split == "train" and cfg.repeat > 1:
+            self.items += [r for r in self.items if r.get("source") in cfg.repeat_sources] * (cfg.repeat - 1)
         self.manifest_hash = manifest["hash"]
         self.cfg, self.split, self.seed = cfg, split, seed
         self.fixed = split != "train" if fixed is None else fixed  # val/test: same crops every epoch

@@ -26,6 +26,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
                    help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
+    p.add_argument("--solver", nargs="+", default=(), metavar="KEY=VALUE",
+                   help="the models' solver settings instead of the product's (mangacolor.solver.SolverConfig), "
+                        "e.g. --solver data_weight=0.02 to compare a setting")
     p.add_argument("--hint-counts", type=int, nargs="+", default=None, metavar="N",
                    help="hint counts of the curve (default: 0 1 2 5 8 10 20 32 50)")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
@@ -56,7 +59,7 @@ def run(args) -> int:
     if args.baselines is not None and (bad := set(args.baselines) - set(BASELINES)):
         raise ValueError(f"unknown baselines {sorted(bad)}; choose from {list(BASELINES)}")
     cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
-                     refine=args.refine, sources=tuple(args.sources),
+                     refine=args.refine, sources=tuple(args.sources), solver=solver_config(args.solver),
                      baselines=BASELINES if args.baselines is None else tuple(args.baselines),
                      **({"hint_counts": tuple(args.hint_counts)} if args.hint_counts else {}))
     t = time.time()
@@ -69,6 +72,26 @@ def run(args) -> int:
     print((Path(args.out) / "report.md").read_text())
     print(json.dumps({"report": str(Path(args.out) / "report.md"), "shortfalls": len(data["shortfalls"])}))
     return 0
+
+
+def solver_config(items: list[str]):
+    """['data_weight=0.02', ...] -> the product's SolverConfig with those fields replaced; ValueError naming
+    the fields for an unknown one or a value that is not a number."""
+    from dataclasses import fields, replace
+
+    from mangacolor.solver import DEFAULT
+
+    types = {f.name: f.type for f in fields(DEFAULT)}
+    changes = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in types or not value:
+            raise ValueError(f"--solver takes KEY=VALUE with KEY one of {', '.join(types)}; got {item!r}")
+        try:
+            changes[key] = int(value) if types[key] in (int, "int") else float(value)
+        except ValueError:
+            raise ValueError(f"--solver {key} must be a number, got {value!r}") from None
+    return replace(DEFAULT, **changes)
 
 
 def ensemble_gains(res, preds) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -81,7 +82,7 @@ def write_report(out: Path, res, models: list[str], cfg, extra: dict | None = No
     lines += ["", "Plots: `curve.png`, `kinds.png`. The 16 worst pages of the first model: `worst.png` "
               "(page | hints | prediction | target | error map)."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    data = {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+    data = {"config": json.loads(json.dumps(dataclasses.asdict(cfg))),
             "models": models, "mean_training_lab": res.mean_lab, "metrics": agg, "shortfalls": short} | (extra or {})
     (out / "metrics.json").write_text(json.dumps(data, indent=1))
     _plots(out, agg, methods, kinds, settings)

@@ -27,6 +27,8 @@ from mangacolor.contract import KINDS
 from mangacolor.hints import rasterize
 from mangacolor.pipeline import finish, prepare, with_fill
 from mangacolor.regions import LINE_THRESHOLD
+from mangacolor.solver import DEFAULT as DEFAULT_SOLVER
+from mangacolor.solver import SolverConfig
 from training.data.build import load_manifest
 from training.data.hint_sampling import HintSamplerConfig, sample_hints, sample_n_hints
 from training.data.lineart import random_lineart
@@ -52,6 +54,7 @@ class EvalConfig:
     baselines: tuple[str, ...] = BASELINES
     refine: str = "auto"            # the models' refinement, as the product runs them
     sources: tuple[str, ...] = ()   # only the split's images from these sources (empty: all)
+    solver: SolverConfig = DEFAULT_SOLVER  # the models' solver settings (`--solver`): the product's by default
 
 
 @dataclass
@@ -133,7 +136,8 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
-                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, gray_gain=pr.gray_gain)
+                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, gray_gain=pr.gray_gain,
+                                 solver=cfg.solver)
                     row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, page, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:
