@@ -36,7 +36,17 @@ def test_export_writes_checked_model_with_metadata(exported, dataset_dir):
     card = json.loads((exported / "card.json").read_text())
     assert "psnr_change_db" in card["variants"]["fp16"]
     assert "int8" in card["variants"]  # written with its change, or refused with the reason
-    assert "Training data licences" in (exported / "model_card.md").read_text()
+    text = (exported / "model_card.md").read_text()
+    assert "Training data licences" in text and f"gray gain {meta['gray_gain']}" in text
+
+
+def test_model_card_prints_the_evaluation_as_a_table(tmp_path):
+    from training.model_card import metrics_table
+
+    curve = {"0": {"psnr": 22.771}, "8": {"psnr": 23.5}, "mix": {"psnr": 1.0}}
+    lines = metrics_table({"split": "characters", "metrics": {"fast": {"grayscale": curve}}})
+    assert "| fast | grayscale | 22.77 | 23.50 |" in lines and "characters split" in lines[2]
+    assert "None attached" in metrics_table(None)[-1]
 
 
 @pytest.mark.parametrize("shape", [(1, 37, 61), (3, 50, 35), (2, 251, 173)])

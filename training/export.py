@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from mangacolor import PREPROCESSING_VERSION
+from training.model_card import write_card
 from training.onnx_graph import ExportError, export_onnx, parity, set_metadata
 
 PARITY_TOL = 1e-4
@@ -226,31 +227,6 @@ def export(model: str, out: Path, name: str = "", variants: tuple[str, ...] = ("
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {"meta": meta, "variants": checks}
-
-
-def write_card(folder: Path, meta: dict, checks: dict) -> None:
-    (folder / "card.json").write_text(json.dumps({"meta": meta, "variants": checks}, indent=1))
-    lines = [f"# Model card: {meta['name']}", "", f"Version `{meta['version']}`, code {meta['code_version']}, "
-             f"{meta['structure']} model ({meta['members']} member(s){', rule ' + meta['rule'] if meta['rule'] else ''}).", "",
-             "## Input contract", ""] + [f"- `{k}`: {v}" for k, v in meta["input_contract"].items()] + [
-             f"- preprocessing version {meta['preprocessing_version']} (`mangacolor.pipeline`); working size "
-             f"{meta['work_size']} px long side", "", "## Variants", "", "| variant | file | MB | val PSNR | change dB | note |",
-             "|---|---|---|---|---|---|"]
-    for v, r in checks.items():
-        if "refused" in r:
-            lines.append(f"| {v} | - | - | - | - | refused: {r['refused']} |")
-        else:
-            lines.append(f"| {v} | {r['file']} | {r['bytes'] / 1e6:.1f} | {r.get('val_psnr', '-')} | "
-                         f"{r.get('psnr_change_db', '-')} | "
-                         f"{'parity %.1e' % r['parity_max_abs_err'] if 'parity_max_abs_err' in r else ''} |")
-    lines += ["", "## Provenance", "", f"- training config hash: {meta['training_config_hash']}",
-              f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}",
-              f"- evaluation metrics: {json.dumps(meta['metrics']) if meta['metrics'] else 'none attached (use --metrics)'}",
-              "", "## Training data licences", ""]
-    lic = meta["licenses"]
-    lines += ([f"- {x['source']}: {x['license']}. {x['attribution']}" for x in lic] if isinstance(lic, list)
-              else [f"- {lic}"])
-    (folder / "model_card.md").write_text("\n".join(lines) + "\n")
 
 
 def configure(p: argparse.ArgumentParser) -> None:

@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
 def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
     """Copy the evaluation, sanity, times, LR sweep, search and training curves beside both models."""
     report = out / "eval_test"
-    members = [out / f"member{seed}" for seed in range(prof.members)]
+    runs = [out / f"member{seed}{tail}" for seed in range(prof.members) for tail in ("", "-portraits")]
+    runs = [r for r in runs if (r / "metrics.jsonl").is_file()]
     for dest in (models / "default", models / "default-ensemble"):
         ev = dest / "eval"
         ev.mkdir(exist_ok=True)
@@ -266,7 +267,7 @@ def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
             shutil.copy(out / f, ev / f)
         shutil.copy(out / "lr_find" / "lr_find.png", ev / "lr_find.png")
         shutil.copy(out / "search" / "results.md", ev / "search.md")
-        curves_png({m.name: m for m in members} | {"student": out / "student"}, ev / "training_curves.png")
+        curves_png({m.name: m for m in runs} | {"student": out / "student"}, ev / "training_curves.png")
     before_after(models / "default", data, models / "default" / "eval" / "before_after.png")
 
 
