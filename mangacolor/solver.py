@@ -43,8 +43,8 @@ def neighbour_slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, sli
 @dataclass(frozen=True)
 class SolverConfig:
     # gray pages: pull towards the network at confidence 1, against w_rs <= 1 per neighbour. Chosen on validation
-    # (grayscale and screentone pages, 8 and 32 hints, clip art and painted portraits): 0.005 beat 0.02 by 0.1 to
-    # 0.9 dB, 0.003 and 0.01 were within 0.1 dB of it, 0.001 fell back towards Levin (docs/solver.md)
+    # (grayscale and screentone pages, 8 and 32 hints, clip art and painted portraits): 0.005 beat 0.02 by 0.02 to
+    # 1.0 dB (docs/solver.md, "Choosing the pull"); a lower pull falls back towards Levin
     data_weight: float = 0.005
     sigma2_floor: float = 1e-4     # gray variance floor: sensor / JPEG noise must not stop propagation
     coarse_pixels: int = 2_000     # the cascade's coarsest grid (iterated to convergence)
