@@ -67,7 +67,8 @@ def test_the_plan_tunes_the_temperature_scores_characters_and_varies_members(tmp
     assert "--model.name=resunet" in steps["member 1 to step 400"].argv
     assert "--model.name=resunet" not in steps["member 0 to step 400"].argv
     (data / "manifest.json").write_text(json.dumps({"items": [{"split": "train"}]}))
-    steps = {s.name: s for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
+    prof = dataclasses.replace(PROFILES["cpu"], portrait_steps=200)
+    steps = {s.name: s for s in plan(prof, tmp_path, str(data), tmp_path / "models")}
     assert "member 0 portraits" not in steps  # a dataset without painted portraits: no fine-tuning on them
     assert "eval characters" not in {s.name for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")}
 
@@ -77,7 +78,8 @@ def test_members_are_fine_tuned_on_portraits_when_the_dataset_has_them(tmp_path)
     data.mkdir()
     items = [{"split": "train", "source": "wesnoth"}, {"split": "train", "source": "openmoji"}]
     (data / "manifest.json").write_text(json.dumps({"items": items}))
-    steps = plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "models")
+    assert "member 0 portraits" not in {s.name for s in plan(PROFILES["cpu"], tmp_path, str(data), tmp_path / "m")}
+    steps = plan(dataclasses.replace(PROFILES["cpu"], portrait_steps=200), tmp_path, str(data), tmp_path / "models")
     names = [s.name for s in steps]
     tune = {s.name: s for s in steps}["member 1 portraits"]
     assert names.index("member 1 portraits") > names.index("member 1 to step 400")

@@ -4,8 +4,8 @@
 
 1. sanity and lr-find on the recipe config (results go into the model card);
 2. a short search, then K ensemble members with the best config (different seeds), each
-   trained in the profile's learning-rate cycles, then fine-tuned with the dataset's painted portraits
-   oversampled (they are 5% of its images but the closest to the characters users colour);
+   trained in the profile's learning-rate cycles (a profile may then fine-tune them with the dataset's painted
+   portraits oversampled: `portrait_steps`);
 3. distill the ensemble into a student that starts from member 0; tune the colour head's decoding
    temperature and gray gain of both on validation; evaluate members, ensemble and student on the test split and
    on the held-out characters split next to every baseline;
@@ -47,7 +47,9 @@ class Profile:
     # learning rate decays to 0 at the end of each cycle and restarts (warm restarts, Loshchilov & Hutter 2017).
     member_cycles: tuple[int, ...]
     student_steps: int
-    # then each member is fine-tuned this many steps with the portraits listed PORTRAIT_REPEAT times (0: not)
+    # then each member is fine-tuned this many steps with the portraits listed PORTRAIT_REPEAT times (0: not).
+    # Off in both profiles: on CPU, 200 steps left validation's portraits as they were and made the held-out
+    # characters worse without hints (docs/training.md, "Portrait fine-tuning")
     portrait_steps: int = 0
     members: int = 3
     eval_limit: int = 150
@@ -69,12 +71,12 @@ PROFILES = {
     # recipe fits in about an hour on 2 cores
     "cpu": Profile(overrides=("--model.width=16", "--data.crop=[128,128]", "--train.workers=2"),
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
-                   member_cycles=(400,), student_steps=200, portrait_steps=200, members=2, eval_limit=60, val_batches=4,
+                   member_cycles=(400,), student_steps=200, members=2, eval_limit=60, val_batches=4,
                    eval_hint_counts=(0, 8, 32), eval_members=True, test_limit=30),
     # GPU: the default config as it stands, longer runs
     "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
                    fine_trials=4, fine_steps=1500,
-                   member_cycles=(6000,), student_steps=6000, portrait_steps=1000, eval_limit=0),
+                   member_cycles=(6000,), student_steps=6000, eval_limit=0),
 }
 
 
