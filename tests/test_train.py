@@ -165,3 +165,8 @@ def test_ddp_two_processes_match_one(dataset_dir, tmp_path):
     single, ddp = losses_of(tmp_path / "single"), losses_of(tmp_path / "ddp")
     assert len(single) == len(ddp) == 4
     assert max(abs(a - b) for a, b in zip(single, ddp)) < 1e-4, (single, ddp)
+
+
+def test_repeat_below_one_fails_with_a_message(dataset_dir, tmp_path, capsys):
+    assert train(dataset_dir, tmp_path / "run", "--data.repeat=0") == 2
+    assert "data.repeat must be at least 1" in capsys.readouterr().err

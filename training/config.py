@@ -94,6 +94,8 @@ class Config:
             raise ValueError(f"gan.loss must be lsgan or hinge, got {self.gan.loss!r}")
         if abs(sum(self.data.kind_probs) - 1) > 1e-6:
             raise ValueError(f"data.kind_probs {self.data.kind_probs} must add up to 1")
+        if self.data.repeat < 1:
+            raise ValueError(f"data.repeat must be at least 1 (1: every image once), got {self.data.repeat}")
         min_side = 2 ** self.model.depth
         if min(self.data.crop) < min_side:
             raise ValueError(f"data.crop {self.data.crop} is smaller than the {min_side} px "

@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
 def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
     """Copy the evaluation, sanity, times, LR sweep, search and training curves beside both models."""
     report = out / "eval_test"
-    runs = [out / f"member{seed}{tail}" for seed in range(prof.members) for tail in ("", "-portraits")]
+    tails = ("", "-portraits") if prof.portrait_steps else ("",)
+    runs = [out / f"member{seed}{tail}" for seed in range(prof.members) for tail in tails]
     runs = [r for r in runs if (r / "metrics.jsonl").is_file()]
     for dest in (models / "default", models / "default-ensemble"):
         ev = dest / "eval"
