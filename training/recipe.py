@@ -109,7 +109,7 @@ def plan(prof: Profile, out: Path, data: str, models: Path) -> list[Step]:
     portraits = sorted(split_sources(data, "train") & set(PORTRAIT_SOURCES))
     if prof.portrait_steps and portraits:
         steps += portrait_steps(prof, members, best, portraits)
-        members = [m.with_name(m.name + "-portraits") for m in members]
+        members = [portrait_run(m) for m in members]
     ens, student, report = out / "ensemble.json", out / "student", out / "eval_test"
     evals = ((("--hint-counts", *map(str, prof.eval_hint_counts)) if prof.eval_hint_counts else ())
              + (("--with-members",) if prof.eval_members else ()))
@@ -165,37 +165,37 @@ def decoding_steps(data: str, out: Path, models: dict[str, Path]) -> list[Step]:
             for name, path in models.items()]
 
 
+def member_argv(prof: Profile, best: str, run: Path, seed: int, steps: int, every: int, *extra: str) -> tuple[str, ...]:
+    """The `train` command of member `seed` into `run`: its seed and architecture, quiet, checkpointed every `every`
+    steps, no early stop."""
+    return ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={steps}", *extra,
+            "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
+            "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
+            *prof.member_overrides[seed % len(prof.member_overrides)])
+
+
 def member_steps(prof: Profile, members: list[Path], best: str) -> list[Step]:
     """Each member trained in the profile's learning-rate cycles, resumable, with its own seed and overrides."""
-    steps = []
-    for seed, run in enumerate(members):
-        for start, end in zip((0, *prof.member_cycles), prof.member_cycles):
-            every = max(50, (end - start) // 8)
-            steps.append(Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
-                              ("train", best, f"--train.run_dir={run}", f"--train.seed={seed}", f"--train.steps={end}",
-                               "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                               "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
-                               *prof.member_overrides[seed % len(prof.member_overrides)]),
-                              touch=True, resume=str(run)))
-    return steps
+    return [Step(f"member {seed} to step {end}", f"member{seed}/done-{end}",
+                 member_argv(prof, best, run, seed, end, max(50, (end - start) // 8)), touch=True, resume=str(run))
+            for seed, run in enumerate(members)
+            for start, end in zip((0, *prof.member_cycles), prof.member_cycles)]
+
+
+def portrait_run(member: Path) -> Path:
+    """Where a member's portrait fine-tuning goes: member0 -> member0-portraits."""
+    return member.with_name(member.name + "-portraits")
 
 
 def portrait_steps(prof: Profile, members: list[Path], best: str, portraits: list[str]) -> list[Step]:
-    """Each member fine-tuned from its best checkpoint into <member>-portraits, with the portraits oversampled:
+    """Each member fine-tuned from its best checkpoint into its portrait_run, with the portraits oversampled:
     a learning-rate cycle of its own that leans the colour prior towards drawn characters."""
-    steps = []
-    for seed, run in enumerate(members):
-        every = max(50, prof.portrait_steps // 4)
-        tuned = run.with_name(run.name + "-portraits")
-        steps.append(Step(f"member {seed} portraits", f"{tuned.name}/done",
-                          ("train", best, f"--train.run_dir={tuned}", f"--train.seed={seed}",
-                           f"--train.steps={prof.portrait_steps}", f"--train.init_from={run / 'best'}",
-                           f"--data.repeat_sources=[{','.join(portraits)}]", f"--data.repeat={PORTRAIT_REPEAT}",
-                           "--train.progress=false", f"--train.val_every={every}", f"--train.ckpt_every={every}",
-                           "--train.early_stop_patience=0", f"--train.val_batches={prof.val_batches}",
-                           *prof.member_overrides[seed % len(prof.member_overrides)]),
-                          touch=True, resume=str(tuned)))
-    return steps
+    extra = (f"--data.repeat_sources=[{','.join(portraits)}]", f"--data.repeat={PORTRAIT_REPEAT}")
+    return [Step(f"member {seed} portraits", f"{portrait_run(run).name}/done",
+                 member_argv(prof, best, portrait_run(run), seed, prof.portrait_steps, max(50, prof.portrait_steps // 4),
+                             f"--train.init_from={run / 'best'}", *extra),
+                 touch=True, resume=str(portrait_run(run)))
+            for seed, run in enumerate(members)]
 
 
 def split_sources(data: str, split: str) -> set[str]:
@@ -252,9 +252,9 @@ def main(argv: list[str] | None = None) -> int:
 def publish(prof: Profile, out: Path, data: str, models: Path) -> None:
     """Copy the evaluation, sanity, times, LR sweep, search and training curves beside both models."""
     report = out / "eval_test"
-    tails = ("", "-portraits") if prof.portrait_steps else ("",)
-    runs = [out / f"member{seed}{tail}" for seed in range(prof.members) for tail in tails]
-    runs = [r for r in runs if (r / "metrics.jsonl").is_file()]
+    members = [out / f"member{seed}" for seed in range(prof.members)]
+    runs = [r for r in members + ([portrait_run(m) for m in members] if prof.portrait_steps else [])
+            if (r / "metrics.jsonl").is_file()]
     for dest in (models / "default", models / "default-ensemble"):
         ev = dest / "eval"
         ev.mkdir(exist_ok=True)

@@ -75,23 +75,19 @@ def run(args) -> int:
 
 
 def solver_config(items: list[str]):
-    """['data_weight=0.02', ...] -> the product's SolverConfig with those fields replaced; ValueError naming
-    the fields for an unknown one or a value that is not a number."""
-    from dataclasses import fields, replace
+    """['data_weight=0.02', ...] -> the product's SolverConfig with those fields replaced, coerced like any
+    config (training.config); ValueError naming the fields for an unknown one or a value of the wrong type."""
+    from dataclasses import asdict, fields
 
-    from mangacolor.solver import DEFAULT
+    from mangacolor.solver import DEFAULT, SolverConfig
+    from training.config import from_dict
 
-    types = {f.name: f.type for f in fields(DEFAULT)}
-    changes = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        if key not in types or not value:
-            raise ValueError(f"--solver takes KEY=VALUE with KEY one of {', '.join(types)}; got {item!r}")
-        try:
-            changes[key] = int(value) if types[key] in (int, "int") else float(value)
-        except ValueError:
-            raise ValueError(f"--solver {key} must be a number, got {value!r}") from None
-    return replace(DEFAULT, **changes)
+    changes = dict(item.partition("=")[::2] for item in items)
+    try:
+        return from_dict(SolverConfig, asdict(DEFAULT) | changes)
+    except ValueError as e:
+        keys = ", ".join(f.name for f in fields(DEFAULT))
+        raise ValueError(f"--solver takes KEY=VALUE with KEY one of {keys}: {e}") from None
 
 
 def ensemble_gains(res, preds) -> dict:
