@@ -54,6 +54,7 @@ def describe(pred, data_root: str | None) -> dict:
         "training_config_hash": [m["config_hash"] for m in metas],
         "data_manifest_hash": sorted({m["data_manifest_hash"] for m in metas}),
         "trained_steps": [m["step"] for m in metas],
+        "trained_on": sorted({f"{m.get('device', 'unknown')}, amp {m.get('amp', 'unknown')}" for m in metas}),
         "code_version": metas[0]["code_version"],
         "licenses": licenses or "unknown: no dataset card found",
     }, root

@@ -44,7 +44,8 @@ def write_card(folder: Path, meta: dict, checks: dict) -> None:
     lines += [f"- gray gain {meta['gray_gain']} (the chroma factor on grayscale and screentone pages; "
               "`mangacolor temperature` tunes it with the temperature)", "",
               "## Provenance", "", f"- training config hash: {meta['training_config_hash']}",
-              f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}", ""]
+              f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}",
+              f"- trained on: {'; '.join(meta.get('trained_on', ['unknown']))}", ""]
     lines += metrics_table(meta["metrics"]) + ["", "## Training data licences", ""]
     lic = meta["licenses"]
     lines += ([f"- {x['source']}: {x['license']}. {x['attribution']}" for x in lic] if isinstance(lic, list)

@@ -1,6 +1,7 @@
 """`make train-default`: train, evaluate and export the bundled default models, reproducibly.
 
     python -m training.recipe [--profile cpu|gpu] [--data data/datasets/default] [--out runs/recipe]
+                              [--member-steps N] [--student-steps N] [--until STEP]
 
 1. sanity and lr-find on the recipe config (results go into the model card);
 2. a short search, then K ensemble members with the best config (different seeds), each
@@ -24,7 +25,7 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mangacolor.cli import main as mc
@@ -73,10 +74,15 @@ PROFILES = {
                    search_trials=3, search_steps=40, search_widths=(16,), fine_trials=1, fine_steps=100,
                    member_cycles=(400,), student_steps=200, members=2, eval_limit=60, val_batches=4,
                    eval_hint_counts=(0, 8, 32), eval_members=True, test_limit=30),
-    # GPU: the default config as it stands, longer runs
-    "gpu": Profile(overrides=("--train.workers=8",), search_trials=16, search_steps=300, search_widths=(16, 24, 32),
-                   fine_trials=4, fine_steps=1500,
-                   member_cycles=(6000,), student_steps=6000, eval_limit=0),
+    # GPU: the CPU profile's models (width 16: the bundled ONNX files stay under 40 MB) and evaluation, trained
+    # many times longer on larger crops. Sized for a lent machine's 10-minute commands: train there on a shard
+    # (`mangacolor data shard`) with `--until distill`, then run the recipe again here on the full dataset to tune,
+    # evaluate and export (docs/training.md, "Training on a lent GPU"). --member-steps/--student-steps fit the
+    # lengths to the time a machine gives.
+    "gpu": Profile(overrides=("--model.width=16", "--data.crop=[192,192]", "--train.workers=14"),
+                   search_trials=4, search_steps=150, search_widths=(16,), fine_trials=1, fine_steps=300,
+                   member_cycles=(4000,), student_steps=2000, members=2, eval_limit=60, val_batches=16,
+                   eval_hint_counts=(0, 8, 32), eval_members=True, test_limit=30),
 }
 
 
@@ -208,8 +214,9 @@ def has_split(data: str, split: str) -> bool:
     return bool(split_sources(data, split))
 
 
-def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:
-    """Run each step not done yet, timing it into out/recipe_times.json; a failing step stops the recipe."""
+def run_steps(steps: list[Step], out: Path, log: dict, command=mc, device: str = "") -> None:
+    """Run each step not done yet, timing it (and naming the `device` it ran on) into out/recipe_times.json;
+    a failing step stops the recipe."""
     for st in steps:
         marker = out / st.done
         if marker.exists():
@@ -225,6 +232,8 @@ def run_steps(steps: list[Step], out: Path, log: dict, command=mc) -> None:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
         log[st.name] = round(time.time() - t, 1)
+        if device:  # a recipe may train on a lent GPU and evaluate here: say where each step ran
+            log.setdefault("step_devices", {})[st.name] = device
         (out / "recipe_times.json").write_text(json.dumps(log, indent=1))
 
 
@@ -236,14 +245,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="data/datasets/default")
     p.add_argument("--out", default="runs/recipe")
     p.add_argument("--models", default="models")
+    p.add_argument("--member-steps", type=int, default=0, metavar="N",
+                   help="train each member N steps in one cycle instead of the profile's cycles")
+    p.add_argument("--student-steps", type=int, default=0, metavar="N", help="distill N steps instead of the profile's")
+    p.add_argument("--until", metavar="STEP", default="",
+                   help="stop after this step (e.g. distill: train on a GPU machine, evaluate and export elsewhere)")
     args = p.parse_args(argv)
     prof, out, data = PROFILES[args.profile], Path(args.out), args.data
+    if args.member_steps:
+        prof = replace(prof, member_cycles=(args.member_steps,))
+    if args.student_steps:
+        prof = replace(prof, student_steps=args.student_steps)
+    models = Path(args.models)
+    steps = plan(prof, out, data, models)
+    names = [st.name for st in steps]
+    if args.until and args.until not in names:
+        p.error(f"--until {args.until!r} is not a step of this plan; its steps: {', '.join(names)}")
     out.mkdir(parents=True, exist_ok=True)
     log = json.loads((out / "recipe_times.json").read_text()) if (out / "recipe_times.json").exists() else {}
-    log["device"] = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    log["profile"] = args.profile
-    models = Path(args.models)
-    run_steps(plan(prof, out, data, models), out, log)
+    device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    log["device"], log["profile"] = device, args.profile
+    run_steps(steps[: names.index(args.until) + 1] if args.until else steps, out, log, device=device)
+    if args.until:
+        print(f"stopped after {args.until}; run the recipe again with the same --out to go on")
+        return 0
     publish(prof, out, data, models)
     print(json.dumps(log, indent=1))
     return 0

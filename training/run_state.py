@@ -60,6 +60,11 @@ def resume(tr) -> None:
     tr.log(f"resumed from {last} at step {tr.step}")
 
 
+def device_name(device: torch.device) -> str:
+    """'cpu', or 'cuda (NVIDIA H100 80GB HBM3)': what the model card says a model was trained on."""
+    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
+
+
 def save(tr, metrics: dict | None = None, best: bool = False) -> Path:
     """Write step-NNNNNNNN/ (and best/ when `best`), then prune to train.keep_last."""
     state = {"opt": tr.opt.state_dict(), "scaler": tr.scaler.state_dict(), "rng": rng_state()}
@@ -69,7 +74,7 @@ def save(tr, metrics: dict | None = None, best: bool = False) -> Path:
             "bad_vals": tr.bad_vals, "metrics": metrics or {}, "config": to_dict(tr.cfg),
             "config_hash": config_hash(tr.cfg), "resume_key": resume_key(tr.cfg),
             "data_manifest_hash": tr.train_ds.manifest_hash,
-            "device": str(tr.device), "amp": str(tr.amp)}
+            "device": device_name(tr.device), "amp": str(tr.amp)}
     try:
         path = ckpt.save_checkpoint(tr.run_dir / f"step-{tr.step:08d}", tr.model, tr.cfg.model, state, meta)
         if best:

@@ -1,4 +1,4 @@
-"""`mangacolor data fetch|build|show`: argument parsing only; the work lives in fetch/build/show."""
+"""`mangacolor data fetch|build|show|shard`: argument parsing only; the work lives in fetch/build/show."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="data_command", required=True, metavar="{fetch,build,show}")
+    sub = p.add_subparsers(dest="data_command", required=True, metavar="{fetch,build,show,shard}")
 
     f = sub.add_parser("fetch", help="get a public illustration set from npm or Debian into data/raw/",
                        description="Fetch a public illustration set through the package registries into RAW/NAME, "
@@ -47,6 +47,27 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--out", default="runs/data_show.png", help="PNG to write (default: %(default)s)")
     s.set_defaults(func=_show)
 
+    from .shard import ShardConfig
+
+    d = ShardConfig()
+    h = sub.add_parser("shard", help="a small copy of a dataset to carry to a GPU machine (training + some validation)",
+                       description="Copy a built dataset's training split and part of its validation split into a "
+                                   "small dataset: pictures shrunk to --max-side and stored as WebP, manifest "
+                                   "rewritten, licences (card.md) kept. Train on it like on any dataset "
+                                   "(--data.root=OUT); evaluate on the full dataset. Fails without writing anything "
+                                   "when the result would exceed --max-mb.")
+    h.add_argument("--data", default=d.data, help="dataset folder (default: %(default)s)")
+    h.add_argument("--out", default=d.out, help="shard folder, replaced if present (default: %(default)s)")
+    h.add_argument("--max-side", type=int, default=d.max_side,
+                   help="long side of stored pictures; crops of C px read up to 1.5*C (default: %(default)s)")
+    h.add_argument("--quality", type=int, default=d.quality, help="WebP quality 1-100 (default: %(default)s)")
+    h.add_argument("--lossless", action="store_true", help="lossless WebP (about 2.5x larger)")
+    h.add_argument("--val-limit", type=int, default=d.val_limit,
+                   help="validation pictures kept, 0 = all (default: %(default)s)")
+    h.add_argument("--max-mb", type=float, default=d.max_mb, help="size limit in MB (default: %(default)s)")
+    h.add_argument("--workers", type=int, default=0, help="processes, 0 = all cores (default: %(default)s)")
+    h.set_defaults(func=_shard)
+
 
 def _fetch(args) -> int:
     from .fetch import fetch
@@ -83,4 +104,14 @@ def _show(args) -> int:
     return 0
 
 
+def _shard(args) -> int:
+    from .shard import ShardConfig, make_shard
 
+    cfg = ShardConfig(data=args.data, out=args.out, max_side=args.max_side, quality=args.quality,
+                      lossless=args.lossless, val_limit=args.val_limit, max_mb=args.max_mb, workers=args.workers)
+    print(cfg)
+    m = make_shard(cfg)
+    splits = {s: sum(r["split"] == s for r in m["items"]) for s in ("train", "val")}
+    print(f"wrote {args.out}: {splits['train']} training and {splits['val']} validation pictures, "
+          f"{m['shard']['mb']} MB, hash {m['hash'][:12]} (shard of {m['shard']['of'][:12]})")
+    return 0
