@@ -38,6 +38,7 @@ def test_export_writes_checked_model_with_metadata(exported, dataset_dir):
     assert "int8" in card["variants"]  # written with its change, or refused with the reason
     text = (exported / "model_card.md").read_text()
     assert "Training data licences" in text and f"gray gain {meta['gray_gain']}" in text
+    assert meta["trained_on"] == ["cpu, amp None"] and "- trained on: cpu, amp None" in text  # where it was trained
 
 
 def test_model_card_prints_the_evaluation_as_a_table(tmp_path):

@@ -88,3 +88,23 @@ def test_members_are_fine_tuned_on_portraits_when_the_dataset_has_them(tmp_path)
     ensemble, distill = {s.name: s for s in steps}["ensemble"], {s.name: s for s in steps}["distill"]
     assert str(tmp_path / "member0-portraits") in ensemble.argv and str(tmp_path / "member0") not in ensemble.argv
     assert f"--train.init_from={tmp_path / 'member0-portraits' / 'best'}" in distill.argv
+
+
+def test_until_stops_after_a_step_with_the_lengths_asked_for(tmp_path, monkeypatch):
+    """The lent-GPU path: train up to the student there (--until distill), with step counts that fit its time."""
+    from training import recipe
+
+    calls = []
+    monkeypatch.setattr(recipe, "mc", lambda argv: calls.append(argv) or 0)
+    out = tmp_path / "recipe"
+    args = ["--profile", "gpu", "--data", str(tmp_path / "data"), "--out", str(out), "--member-steps", "700",
+            "--student-steps", "90"]
+    assert recipe.main([*args, "--until", "distill"]) == 0          # publish (which needs the evaluations) never ran
+    assert [c[0] for c in calls] == ["sanity", "lr-find", "search", "train", "train", "ensemble", "distill"]
+    assert all("--train.steps=700" in c for c in calls[3:5]) and "--train.steps=90" in calls[-1]
+    times = json.loads((out / "recipe_times.json").read_text())
+    assert times["profile"] == "gpu" and set(times["step_devices"]) == {
+        "sanity", "lr-find", "search", "member 0 to step 700", "member 1 to step 700", "ensemble", "distill"}
+    assert (out / "member1/done-700").exists() and (out / "student/done").exists()
+    with pytest.raises(SystemExit):                                    # a step the plan does not have
+        recipe.main([*args, "--until", "member 0 to step 400"])

@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     log = json.loads((out / "recipe_times.json").read_text()) if (out / "recipe_times.json").exists() else {}
     device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     log["device"], log["profile"] = device, args.profile
-    run_steps(steps[: names.index(args.until) + 1] if args.until else steps, out, log, device=device)
+    run_steps(steps[: names.index(args.until) + 1] if args.until else steps, out, log, command=mc, device=device)
     if args.until:
         print(f"stopped after {args.until}; run the recipe again with the same --out to go on")
         return 0
