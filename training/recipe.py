@@ -77,11 +77,11 @@ PROFILES = {
     # GPU: the CPU profile's models (width 16: the bundled ONNX files stay under 40 MB) and evaluation, trained
     # many times longer on larger crops. Sized for a lent machine's 10-minute commands: train there on a shard
     # (`mangacolor data shard`) with `--until distill`, then run the recipe again here on the full dataset to tune,
-    # evaluate and export (docs/training.md, "Training on a lent GPU"). --member-steps/--student-steps fit the
-    # lengths to the time a machine gives.
+    # evaluate and export (docs/training.md, "Training on a lent GPU"). The lengths are those that fit one command on
+    # an H100 (2026-11-24); --member-steps/--student-steps fit them to the time another machine gives.
     "gpu": Profile(overrides=("--model.width=16", "--data.crop=[192,192]", "--train.workers=14"),
                    search_trials=4, search_steps=150, search_widths=(16,), fine_trials=1, fine_steps=300,
-                   member_cycles=(4000,), student_steps=2000, members=2, eval_limit=60, val_batches=16,
+                   member_cycles=(3500,), student_steps=1750, members=2, eval_limit=60, val_batches=16,
                    eval_hint_counts=(0, 8, 32), eval_members=True, test_limit=30),
 }
 
