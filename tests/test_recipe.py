@@ -108,3 +108,18 @@ def test_until_stops_after_a_step_with_the_lengths_asked_for(tmp_path, monkeypat
     assert (out / "member1/done-700").exists() and (out / "student/done").exists()
     with pytest.raises(SystemExit):                                    # a step the plan does not have
         recipe.main([*args, "--until", "member 0 to step 400"])
+
+
+def test_training_curves_come_from_metrics_jsonl_without_tensorboard(tmp_path):
+    """A run copied back from another machine without its tb/ folder still gets its curves."""
+    from PIL import Image
+
+    from training.recipe_figures import curves_png
+
+    run = tmp_path / "member0"
+    run.mkdir()
+    rows = [{"step": s, "loss": 5.0 - s / 100, "lr": 1e-3} for s in range(1, 131)] + [{"step": 130, "val/loss": 3.9,
+                                                                                         "val/psnr": 16.1}]
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    curves_png({"member0": run}, tmp_path / "curves.png")
+    assert Image.open(tmp_path / "curves.png").size[0] > 600 and not (run / "tb").exists()

@@ -1,28 +1,31 @@
-"""The recipe's report figures: training curves from TensorBoard events, and a before/after strip."""
+"""The recipe's report figures: training curves from the runs' metrics.jsonl, and a before/after strip."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
 def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
-    """TensorBoard scalars (train loss, val loss, val PSNR) of each run drawn as PNG curves."""
+    """Train loss, val loss and val PSNR of each run drawn as PNG curves, from the run's metrics.jsonl (the trainer's
+    own record: lighter than its TensorBoard folder, which holds images and may stay on the machine that trained)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    tags = ("train/loss", "val/loss", "val/psnr")
+    tags = {"loss": "train/loss", "val/loss": "val/loss", "val/psnr": "val/psnr"}
     fig, axes = plt.subplots(1, len(tags), figsize=(15, 4))
     for name, run in run_dirs.items():
-        ea = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
-        ea.Reload()
-        for ax, tag in zip(axes, tags):
-            if tag in ea.Tags()["scalars"]:
-                ev = ea.Scalars(tag)
-                ax.plot([e.step for e in ev], [e.value for e in ev], label=name)
-    for ax, tag in zip(axes, tags):
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        for ax, key in zip(axes, tags):
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            if key == "loss":  # logged every step: the mean of each 50 steps
+                pts = [(pts[i + len(pts[i:i + 50]) - 1][0], sum(v for _, v in pts[i:i + 50]) / len(pts[i:i + 50]))
+                       for i in range(0, len(pts), 50)]
+            if pts:
+                ax.plot(*zip(*pts), label=name)
+    for ax, tag in zip(axes, tags.values()):
         ax.set_title(tag)
         ax.set_xlabel("step")
     axes[0].legend(fontsize=7)
