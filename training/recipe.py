@@ -240,6 +240,8 @@ def run_steps(steps: list[Step], out: Path, log: dict, command=mc, device: str =
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from .run_state import device_name
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", choices=sorted(PROFILES), default="gpu" if torch.cuda.is_available() else "cpu")
     p.add_argument("--data", default="data/datasets/default")
@@ -263,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--until {args.until!r} is not a step of this plan; its steps: {', '.join(names)}")
     out.mkdir(parents=True, exist_ok=True)
     log = json.loads((out / "recipe_times.json").read_text()) if (out / "recipe_times.json").exists() else {}
-    device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    device = device_name(torch.device("cuda" if torch.cuda.is_available() else "cpu"))  # as checkpoints name it
     log["device"], log["profile"] = device, args.profile
     run_steps(steps[: names.index(args.until) + 1] if args.until else steps, out, log, command=mc, device=device)
     if args.until:

@@ -20,9 +20,9 @@ def curves_png(run_dirs: dict[str, Path], dest: Path) -> None:
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
         for ax, key in zip(axes, tags):
             pts = [(r["step"], r[key]) for r in rows if key in r]
-            if key == "loss":  # logged every step: the mean of each 50 steps
-                pts = [(pts[i + len(pts[i:i + 50]) - 1][0], sum(v for _, v in pts[i:i + 50]) / len(pts[i:i + 50]))
-                       for i in range(0, len(pts), 50)]
+            if key == "loss":  # logged every step: the mean of each 50 steps, at the last step of the 50
+                chunks = [pts[i:i + 50] for i in range(0, len(pts), 50)]
+                pts = [(c[-1][0], sum(v for _, v in c) / len(c)) for c in chunks]
             if pts:
                 ax.plot(*zip(*pts), label=name)
     for ax, tag in zip(axes, tags.values()):
