@@ -8,9 +8,11 @@
 - prediction: what a model returns per page, (3, h, w) normalised Lab, or (4, h, w) with a
   per-pixel confidence in [0, 1] as the 4th channel (models with the bins colour head);
   `split_prediction` takes it apart;
-- gray gain: a model's chroma gain on gray pages (grayscale, screentone), tuned on validation
-  so that where the prior is unsure a page gets less colour rather than the wrong one
-  (`gray_gain` reads it from a model's metadata);
+- gray gain and gray shadow: a model's chroma gain on gray pages (grayscale, screentone) and the
+  lightness L* below which that chroma fades to none (shadows: dark pixels are nearly neutral, and a
+  prior that colours them does more harm than good), both tuned on validation so that where the prior
+  is unsure a page gets less colour rather than the wrong one (`gray_gain`, `gray_shadow` read them
+  from a model's metadata; mangacolor.pipeline.gray_chroma applies them);
 - structure: whether an exported model is one network or an ensemble (`STRUCTURES`; metadata
   "structure", read by `structure_of`); not to be confused with the input kind;
 - checks: an exported variant's measured report (parity error, size, validation PSNR and its
@@ -40,14 +42,25 @@ def split_prediction(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return pred[:3], (pred[3] if pred.shape[0] == 4 else None)
 
 
-def gray_gain(meta: dict) -> float:
-    """The chroma gain on gray pages of a model: ONNX / model-store metadata ("gray_gain"), or a
-    checkpoint's or ensemble's meta (its model config, member 0 for an ensemble); 1.0 when absent."""
-    if "gray_gain" in meta:
-        return float(meta["gray_gain"])
+def _decoding(meta: dict, key: str, default: float) -> float:
+    """A decoding setting of a model: ONNX / model-store metadata (`key`), or a checkpoint's or
+    ensemble's meta (its model config, member 0 for an ensemble); `default` when absent."""
+    if key in meta:
+        return float(meta[key])
     members = meta.get("members")  # a list of member metas in an ensemble's meta; a count in ONNX metadata
     first = members[0] if isinstance(members, list) and members else meta
-    return float(first.get("model_config", {}).get("gray_gain", 1.0))
+    return float(first.get("model_config", {}).get(key, default))
+
+
+def gray_gain(meta: dict) -> float:
+    """The chroma gain on gray pages of a model ("gray_gain"); 1.0 when absent."""
+    return _decoding(meta, "gray_gain", 1.0)
+
+
+def gray_shadow(meta: dict) -> float:
+    """The L* (0..100) below which a model's chroma on gray pages fades linearly to none ("gray_shadow");
+    0.0 (no fading) when absent: models tuned before it existed decode as they did."""
+    return _decoding(meta, "gray_shadow", 0.0)
 
 
 # Exports (and model-store entries) made before the rename carry "kind" for the structure and

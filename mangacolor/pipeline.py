@@ -7,8 +7,8 @@
 `predict` is any callable taking numpy (x (N,1,h,w), hint (N,3,h,w), mask (N,1,h,w))
 and returning (N,3,h,w) normalised Lab, or (N,4,h,w) with a confidence channel that the
 solver uses as its data weight (mangacolor.contract.split_prediction) (with a `hint_fill` attribute when it wants its
-hints spread over their regions, see mangacolor.regions, and a `gray_gain` attribute, the chroma gain on
-gray pages, see mangacolor.contract): a torch module wrapper in evaluation,
+hints spread over their regions, see mangacolor.regions, and `gray_gain` and `gray_shadow` attributes,
+its chroma on gray pages, see mangacolor.contract): a torch module wrapper in evaluation,
 an ONNX Runtime session in serving. Same inputs, same numbers.
 """
 
@@ -104,20 +104,29 @@ def has_hints(p: Prepared) -> bool:
     return bool((p.mask >= 1.0).any())
 
 
+def gray_chroma(gray: np.ndarray, gain: float, shadow: float) -> np.ndarray:
+    """(h, w) gray input (L* / 100) -> (h, w) float32 factor on a gray page's predicted chroma: `gain`,
+    fading linearly to 0 from L* = `shadow` down to black (no fading when shadow is 0)."""
+    if shadow <= 0:
+        return np.full(gray.shape, gain, np.float32)
+    return (gain * np.clip(gray * (100.0 / shadow), 0.0, 1.0)).astype(np.float32)
+
+
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
-           confidence: np.ndarray | None = None, gray_gain: float = 1.0,
+           confidence: np.ndarray | None = None, gray_gain: float = 1.0, gray_shadow: float = 0.0,
            solver: SolverConfig = DEFAULT_SOLVER) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
-    when it has one, or given here. gray_gain: the model's chroma gain on gray pages (the solver then
-    spreads hints over a prior that is grayer where the model was tuned to be unsure). solver: the solver's
+    when it has one, or given here. gray_gain, gray_shadow: the model's chroma on gray pages (gray_chroma;
+    the solver then spreads hints over a prior that is grayer where the model was tuned to be unsure; the
+    hints themselves keep their colour, in shadows too). solver: the solver's
     settings (evaluation compares others with `mangacolor eval --solver`)."""
     hw = prepared.hw
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence
     pred = unpad(pred, hw)
-    if kind != "lineart" and gray_gain != 1.0:
-        pred = np.concatenate([pred[:1], pred[1:] * np.float32(gray_gain)])
+    if kind != "lineart" and (gray_gain != 1.0 or gray_shadow > 0):
+        pred = np.concatenate([pred[:1], pred[1:] * gray_chroma(unpad(prepared.x[0], hw)[0], gray_gain, gray_shadow)])
     if wants_refine(refine_mode, has_hints(prepared) or prepared.transfer is not None):
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
         pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw),
@@ -137,4 +146,5 @@ def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | 
     p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False), references=references,
                 kind=kind)
     pred = run_model(predict, p)[0]
-    return finish(page, pred, p, kind, refine, gray_gain=getattr(predict, "gray_gain", 1.0))
+    return finish(page, pred, p, kind, refine, gray_gain=getattr(predict, "gray_gain", 1.0),
+                  gray_shadow=getattr(predict, "gray_shadow", 0.0))

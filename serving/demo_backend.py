@@ -45,6 +45,10 @@ class WorkerModel:
     def gray_gain(self) -> float:
         return self._traits["gray_gain"]
 
+    @property
+    def gray_shadow(self) -> float:
+        return self._traits["gray_shadow"]
+
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         svc = self.service
         if svc.active >= SERVE.max_inflight:

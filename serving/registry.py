@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mangacolor.contract import ROLES, checks_of, gray_gain, structure_of
+from mangacolor.contract import ROLES, checks_of, gray_gain, gray_shadow, structure_of
 
 from .runtime import MODEL_FILE, ModelError, load_model, model_file
 
@@ -110,7 +110,7 @@ def deploy(folder: str | Path, role: str | None = None) -> str:
     with bentoml.models.create(f"{STORE_NAME}:{version}", labels=labels,
                                metadata={"role": role, "source": str(folder.resolve()),
                                          "hint_fill": bool(meta.get("hint_fill", False)),
-                                         "gray_gain": gray_gain(meta),
+                                         "gray_gain": gray_gain(meta), "gray_shadow": gray_shadow(meta),
                                          "checks": checks_of(meta), "metrics": meta.get("metrics", {})}) as m:
         for f in MODEL_FILES:
             if (folder / f).is_file():
@@ -135,8 +135,9 @@ _TRAITS: dict[str, dict] = {}  # tag -> traits; a deployed version's metadata ne
 
 def traits(meta: dict) -> dict:
     """What the pipeline needs to know of a model besides its weights: whether it wants its hints
-    spread over their regions (mangacolor.regions) and its chroma gain on gray pages."""
-    return {"hint_fill": bool(meta.get("hint_fill", False)), "gray_gain": gray_gain(meta)}
+    spread over their regions (mangacolor.regions) and its chroma on gray pages (gain, shadow)."""
+    return {"hint_fill": bool(meta.get("hint_fill", False)), "gray_gain": gray_gain(meta),
+            "gray_shadow": gray_shadow(meta)}
 
 
 def traits_of(tag: str) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mangacolor.contract import gray_gain
+from mangacolor.contract import gray_gain, gray_shadow
 
 MODEL_FILE = "model.onnx"
 INPUTS = ("x", "hint", "mask")
@@ -107,6 +107,11 @@ class OnnxColorizer:
     def gray_gain(self) -> float:
         """Chroma gain on gray pages (mangacolor.contract.gray_gain): `pipeline.finish(gray_gain=...)` for it."""
         return gray_gain(self.metadata)
+
+    @property
+    def gray_shadow(self) -> float:
+        """L* below which that chroma fades to none (mangacolor.contract.gray_shadow): `finish(gray_shadow=...)`."""
+        return gray_shadow(self.metadata)
 
     @property
     def provider(self) -> str:

@@ -171,9 +171,9 @@ class MangaColor:
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")
             pred = await self._predict(job)
             # compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
-            gain = model_traits["gray_gain"]
+            gain, shadow = model_traits["gray_gain"], model_traits["gray_shadow"]
             png = await self._on_cpu(lambda: encode_png(
-                finish(job.page, pred, job.prepared, job.kind, job.refine, gray_gain=gain), 1))
+                finish(job.page, pred, job.prepared, job.kind, job.refine, gray_gain=gain, gray_shadow=shadow), 1))
         finally:
             self.active -= 1
         return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})

@@ -62,7 +62,8 @@ class Inference:
     @bentoml.api
     def status(self) -> dict:
         """Live tags per role, the execution provider they run on, and their traits (registry.traits)."""
-        return {role: {"tag": tag, "provider": m.provider, "hint_fill": m.hint_fill, "gray_gain": m.gray_gain}
+        return {role: {"tag": tag, "provider": m.provider, "hint_fill": m.hint_fill, "gray_gain": m.gray_gain,
+                       "gray_shadow": m.gray_shadow}
                 for role, (tag, m) in self.live.models.items()}
 
     def _run(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:

@@ -18,6 +18,7 @@ from mangacolor.contract import (
     checks_of,
     fit_hints,
     gray_gain,
+    gray_shadow,
     read_hint_set,
     structure_of,
     write_hint_set,
@@ -76,11 +77,17 @@ def test_gray_gain_is_read_from_any_model_metadata():
     assert gray_gain({"members": 2, "kind": "ensemble"}) == 1.0             # ONNX metadata of an older export
 
 
-class _Vivid:
-    """A fake model proposing one saturated colour everywhere, with a gray gain."""
+def test_gray_shadow_is_read_like_the_gain_and_is_off_for_older_models():
+    assert gray_shadow({"gray_gain": 0.6}) == 0.0                           # tuned before the shadow existed
+    assert gray_shadow({"gray_shadow": 25, "gray_gain": 0.8}) == 25.0
+    assert gray_shadow({"members": [{"model_config": {"gray_shadow": 40.0}}]}) == 40.0
 
-    def __init__(self, gain: float):
-        self.gray_gain = gain
+
+class _Vivid:
+    """A fake model proposing one saturated colour everywhere, with a gray gain and shadow."""
+
+    def __init__(self, gain: float, shadow: float = 0.0):
+        self.gray_gain, self.gray_shadow = gain, shadow
 
     def __call__(self, x, hint, mask):
         out = np.zeros((x.shape[0], 3, *x.shape[-2:]), np.float32)
@@ -102,3 +109,18 @@ def test_the_gray_gain_scales_the_chroma_of_gray_pages_only():
     line = np.full((45, 71, 3), 255, np.uint8)
     line[20:23] = 0
     assert (colorize(line, _Vivid(1.0), "lineart") == colorize(line, _Vivid(0.3), "lineart")).all()
+
+
+def test_the_gray_shadow_fades_chroma_in_dark_pixels_only_and_hints_keep_their_colour():
+    page = np.full((45, 71, 3), 200, np.uint8)      # light (L* ~81): above the shadow, the gain alone
+    page[:, :30] = 20                                # dark (L* ~6): the chroma fades to 6/40 of it
+    plain, faded = (colorize(page, _Vivid(0.8, s), "grayscale") for s in (0.0, 40.0))
+    dark, light = _chroma(faded[:, :25]).mean() / _chroma(plain[:, :25]).mean(), \
+        _chroma(faded[:, 35:]).mean() / _chroma(plain[:, 35:]).mean()
+    assert dark < 0.35 and 0.97 < light < 1.03
+    hint = [Point(x=10, y=22, color=(40, 90, 220), radius=3)]   # a blue hint in the shadow lands as blue
+    out = colorize(page, _Vivid(0.8, 40.0), "grayscale", hints=hint)
+    assert rgb_to_lab(out[22:23, 10:11])[0, 0, 2] < -5
+    line = np.full((45, 71, 3), 255, np.uint8)
+    line[20:23] = 0
+    assert (colorize(line, _Vivid(1.0, 40.0), "lineart") == colorize(line, _Vivid(1.0), "lineart")).all()

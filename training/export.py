@@ -48,6 +48,7 @@ def describe(pred, data_root: str | None) -> dict:
         "structure": "ensemble" if pred.meta.get("members") else "single",
         "hint_fill": pred.hint_fill,
         "gray_gain": pred.gray_gain,
+        "gray_shadow": pred.gray_shadow,
         "members": len(metas),
         "rule": pred.meta["ensemble"].rule if pred.meta.get("ensemble") else None,
         "model_configs": [m["model_config"] for m in metas],

@@ -41,8 +41,8 @@ def write_card(folder: Path, meta: dict, checks: dict) -> None:
         f"- member {i}: {c.get('name')} width {c.get('width')}, {c.get('head', 'l1')} head"
         + (f", temperature {c['temperature']}" if c.get("head") == "bins" else "")
         for i, c in enumerate(meta["model_configs"])]
-    lines += [f"- gray gain {meta['gray_gain']} (the chroma factor on grayscale and screentone pages; "
-              "`mangacolor temperature` tunes it with the temperature)", "",
+    lines += [f"- gray gain {meta['gray_gain']}, fading to none below L* {meta.get('gray_shadow', 0.0)} (the chroma "
+              "factor on grayscale and screentone pages; `mangacolor temperature` tunes both with the temperature)", "",
               "## Provenance", "", f"- training config hash: {meta['training_config_hash']}",
               f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}",
               f"- trained on: {'; '.join(meta.get('trained_on', ['unknown']))}", ""]

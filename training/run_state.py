@@ -16,7 +16,7 @@ from training.config import config_hash, resume_key, to_dict
 from training.setup import rng_state, set_rng_state
 
 # the colour head's decoding, tuned after training (`mangacolor temperature`): not part of the weights
-DECODING = ("temperature", "gray_gain")
+DECODING = ("temperature", "gray_gain", "gray_shadow")
 
 
 def architecture(model_config: dict) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mangacolor.contract import gray_gain
+from mangacolor.contract import gray_gain, gray_shadow
 from mangacolor.regions import uses_fill
 
 
@@ -21,7 +21,7 @@ class TorchPredictor:
         self.name, self.device, self.meta = name, device, meta or {}
         # trained with data.hint_fill: its inputs are prepared with fill=True, as serving will
         self.hint_fill = uses_fill(self.meta) if hint_fill is None else hint_fill
-        self.gray_gain = gray_gain(self.meta)
+        self.gray_gain, self.gray_shadow = gray_gain(self.meta), gray_shadow(self.meta)
 
     @torch.no_grad()
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
@@ -41,7 +41,7 @@ class OnnxPredictor:
 
         self.model = load_model(path, device=device, variant=variant, warm=False)
         self.name, self.meta, self.hint_fill = name, self.model.metadata, self.model.hint_fill
-        self.gray_gain = self.model.gray_gain
+        self.gray_gain, self.gray_shadow = self.model.gray_gain, self.model.gray_shadow
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         return self.model(x, hint, mask, glob)
@@ -77,7 +77,7 @@ def member_predictors(pred: TorchPredictor) -> list[TorchPredictor]:
                for i, m in enumerate(pred.module.members)]
     for m in members:
         m.parent = pred  # evaluation then combines the members' outputs instead of running them twice
-        m.gray_gain = pred.gray_gain
+        m.gray_gain, m.gray_shadow = pred.gray_gain, pred.gray_shadow
     return members
 
 

@@ -85,7 +85,8 @@ def evaluate_references(predictors: list, data: str, split: str, limit: int, siz
             for pr in predictors:
                 for refs, name in (([ref], f"{pr.name} + reference"), (None, pr.name)):
                     p = prepare(page, [], size, fill=pr.hint_fill, references=refs, kind=kind)
-                    out = finish(page, run_model(pr, p)[0], p, kind, "auto", gray_gain=pr.gray_gain)
+                    out = finish(page, run_model(pr, p)[0], p, kind, "auto", gray_gain=pr.gray_gain,
+                                 gray_shadow=pr.gray_shadow)
                     rows.append(base | {"method": name} | _score(out, target))
     return rows
 

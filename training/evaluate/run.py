@@ -137,7 +137,7 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
                     out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, gray_gain=pr.gray_gain,
-                                 solver=cfg.solver)
+                                 gray_shadow=pr.gray_shadow, solver=cfg.solver)
                     row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, page, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:

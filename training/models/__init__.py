@@ -29,6 +29,7 @@ class ModelConfig:
     temperature: float = 0.38     # bins head: annealed-mean temperature (tuned on validation after training)
     gray_gain: float = 1.0        # chroma gain on gray pages, applied by the pipeline (mangacolor.contract.gray_gain):
     #                               tuned on validation after training, so an unsure prior never makes a page worse than gray
+    gray_shadow: float = 0.0      # L* below which that chroma fades to none (0 = no fading); tuned with the gain
     global_hints: bool = False    # bins head: take a global-hints vector (mangacolor.abbins) as a 4th input
 
 
