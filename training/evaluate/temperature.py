@@ -156,6 +156,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import torch
 
+    from training.run_state import DECODING
+
     from .predictors import load_predictor
     from .run import EvalConfig
 
@@ -167,7 +169,7 @@ def run(args) -> int:
                      sources=tuple(args.sources))
     with torch.no_grad():
         table, gray = tune(pred, cfg, args.grid, args.gains, args.shadows, lambda s: print(s, flush=True))
-    picked = dict(zip(("temperature", "gray_gain", "gray_shadow"), map(float, pick(table, gray))))
+    picked = dict(zip(DECODING, map(float, pick(table, gray))))  # (T, gain, shadow), as the table keys
     print(f"left gray: {gray['psnr']:.2f} dB, dE {gray['chroma_de']:.1f}; picked T={picked['temperature']}, "
           f"gray gain={picked['gray_gain']}, gray shadow={picked['gray_shadow']}")
     set_temperature(pred.module, picked["temperature"])
@@ -175,7 +177,7 @@ def run(args) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"picked": picked, "left_gray": gray,
-                                              "table": [dict(zip(("temperature", "gray_gain", "gray_shadow"), k)) | v
+                                              "table": [dict(zip(DECODING, k)) | v
                                                         for k, v in table.items()],
                                               "written": written}, indent=1))
     return 0
