@@ -9,6 +9,10 @@ over 8-connected neighbours, with data_r = weight * confidence_r of the network'
 - Gray pages (grayscale, screentone): c is the chroma (a, b); w_rs = exp(-(Y_r - Y_s)^2 / 2 sigma^2)
   with sigma^2 from the local variance of the gray (Levin, Lischinski and Weiss 2004), so colour
   flows along flat tone and stops at edges. The luminance is never solved: the page keeps its own.
+  With hints it solves the energy above for the correction r = c - prior instead (r in place of c,
+  and 0, or a reference's colour minus the prior, in place of the prior): the hints' corrections
+  spread along the page's tone and fade out, and the network's own colour shifts under them (skin
+  stays lighter than the hair of the same gray beside it) instead of being evened out.
 - Line art: c is the full colour (L, a, b); w_rs = 1 inside a leak-proof region (mangacolor.regions),
   `region_leak` across a line into a small region, 0 between two large ones. A closed region that
   holds hints is solved alone, with no data term: it takes its hints' colour (one hint colour: exactly
@@ -42,10 +46,10 @@ def neighbour_slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, sli
 
 @dataclass(frozen=True)
 class SolverConfig:
-    # gray pages: pull towards the network at confidence 1, against w_rs <= 1 per neighbour. Chosen on validation
-    # (grayscale and screentone pages, 8 and 32 hints, clip art and painted portraits): 0.005 beat 0.02 by 0.02 to
-    # 1.0 dB (docs/solver.md, "Choosing the pull"); a lower pull falls back towards Levin
-    data_weight: float = 0.005
+    # gray pages: pull of the correction towards none at confidence 1, against w_rs <= 1 per neighbour: lower, a
+    # hint's correction travels further. Chosen on validation (grayscale pages, 8 and 32 hints, clip art and
+    # painted portraits; docs/solver.md, "Correcting the network instead of replacing it")
+    data_weight: float = 0.003
     sigma2_floor: float = 1e-4     # gray variance floor: sensor / JPEG noise must not stop propagation
     coarse_pixels: int = 2_000     # the cascade's coarsest grid (iterated to convergence)
     cg_iters: int = 8              # gray pages: conjugate-gradient steps on every finer grid
@@ -204,18 +208,21 @@ def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | f
     chroma * mask, (h, w) mask (user pixels = 1) -> (C, h, w) chroma, hint pixels exactly the hint.
     soft: (C, h, w) chroma and (h, w) weight in [0, 1] from references, a stronger pull than the
     network's where the weight is > 0 (user hints still win: they are fixed).
-    Without hints it only smooths the prior along the page's edges (a flat prior comes back as it is)."""
+    With hints or references it solves for the correction to the prior (module docstring); without
+    either it only smooths the prior along the page's edges (a flat prior comes back as it is)."""
     fixed = mask >= 1.0
     data = cfg.data_weight * np.broadcast_to(np.asarray(confidence, np.float64), gray.shape)
     data = np.maximum(data, 1e-6)  # every pixel keeps a (tiny) anchor: the system stays well posed
     guide, prior = GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64)
+    target = np.zeros_like(prior)  # what the correction is pulled to: none, or a reference's colour minus the prior
     if soft is not None and (soft[1] > 0).any():
         colour, weight = soft
-        prior = np.where(weight > 0, colour, prior)
+        target = np.where(weight > 0, colour - prior, 0.0)
         data = np.maximum(data, cfg.reference_weight * weight)
     elif not fixed.any():
         return _smooth(guide, prior, data, cfg)
-    return _cascade(guide, prior, data, fixed, hint.astype(np.float64), cfg).astype(np.float32)
+    correction = _cascade(guide, target, data, fixed, hint.astype(np.float64) - prior, cfg)
+    return (prior + correction).astype(np.float32)
 
 
 def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,

@@ -226,6 +226,18 @@ def test_solve_chroma_spreads_over_flat_tone_and_stops_at_a_strong_edge():
     assert share(flat, 30, 52) > 2 * share(out, 30, 52)                 # the band is what stopped it
 
 
+def test_solve_chroma_corrects_the_network_instead_of_evening_it_out():
+    # one flat tone, but the network put a colour boundary at x = 48 (hair against skin of the same gray)
+    prior = PRIOR.copy()
+    prior[:, :, 48:] += np.array([0.2, -0.1], np.float32)[:, None, None]
+    hint, mask = one_hint(ab=(0.15, 0.05))                            # x 40..42: left of the boundary
+    out = solve_chroma(band_image(band=False), prior, 1.0, hint, mask)
+    shift = out - prior
+    assert shift[:, 30, 44].min() > 0.03 and shift[:, 30, 52].min() > 0.02   # both sides follow the hint
+    step = out[:, 30, 48] - out[:, 30, 47]
+    assert np.allclose(step, prior[:, 30, 48] - prior[:, 30, 47], atol=0.01)  # and the network's boundary stays
+
+
 def test_solve_chroma_without_hints_only_smooths_the_prior():
     none = np.zeros((2, SH, SW), np.float32), np.zeros((SH, SW), np.float32)
     flat = solve_chroma(band_image(), PRIOR, 1.0, *none)
