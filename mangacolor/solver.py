@@ -215,14 +215,20 @@ def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | f
     data = np.maximum(data, 1e-6)  # every pixel keeps a (tiny) anchor: the system stays well posed
     guide, prior = GrayGuide(gray.astype(np.float64), cfg.sigma2_floor), prior.astype(np.float64)
     target = np.zeros_like(prior)  # what the correction is pulled to: none, or a reference's colour minus the prior
+    given = [hint[:, fixed]]       # (C, k) the colours the user and the references asked for
     if soft is not None and (soft[1] > 0).any():
         colour, weight = soft
         target = np.where(weight > 0, colour - prior, 0.0)
         data = np.maximum(data, cfg.reference_weight * weight)
+        given.append(colour[:, weight > 0])
     elif not fixed.any():
         return _smooth(guide, prior, data, cfg)
     correction = _cascade(guide, target, data, fixed, hint.astype(np.float64) - prior, cfg)
-    return (prior + correction).astype(np.float32)
+    # A correction never pushes a pixel past both its own prior and every asked-for colour, per channel: added to
+    # an already colourful prior it would leave the sRGB gamut, and clipping there changes the page's luminance
+    given = np.concatenate(given, axis=1)
+    lo, hi = given.min(axis=1)[:, None, None], given.max(axis=1)[:, None, None]
+    return np.clip(prior + correction, np.minimum(prior, lo), np.maximum(prior, hi)).astype(np.float32)
 
 
 def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,

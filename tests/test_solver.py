@@ -229,13 +229,24 @@ def test_solve_chroma_spreads_over_flat_tone_and_stops_at_a_strong_edge():
 def test_solve_chroma_corrects_the_network_instead_of_evening_it_out():
     # one flat tone, but the network put a colour boundary at x = 48 (hair against skin of the same gray)
     prior = PRIOR.copy()
-    prior[:, :, 48:] += np.array([0.2, -0.1], np.float32)[:, None, None]
+    prior[:, :, 48:] += np.array([-0.2, -0.1], np.float32)[:, None, None]
     hint, mask = one_hint(ab=(0.15, 0.05))                            # x 40..42: left of the boundary
     out = solve_chroma(band_image(band=False), prior, 1.0, hint, mask)
     shift = out - prior
     assert shift[:, 30, 44].min() > 0.03 and shift[:, 30, 52].min() > 0.02   # both sides follow the hint
     step = out[:, 30, 48] - out[:, 30, 47]
     assert np.allclose(step, prior[:, 30, 48] - prior[:, 30, 47], atol=0.01)  # and the network's boundary stays
+
+
+def test_solve_chroma_never_pushes_colour_past_the_prior_and_the_hints():
+    # right of x = 48 the network's a (0.25) is already above the hint's (0.15): the hint's upward correction
+    # must not take it higher (past the gamut, clipping would change the page's luminance)
+    prior = PRIOR.copy()
+    prior[:, :, 48:] += np.array([0.2, -0.1], np.float32)[:, None, None]
+    hint, mask = one_hint(ab=(0.15, 0.05))
+    out = solve_chroma(band_image(band=False), prior, 1.0, hint, mask)
+    assert out[0, :, 48:].max() <= prior[0, :, 48:].max() + 1e-6
+    assert (out[1, 30, 48:60] > prior[1, 30, 48:60] + 0.01).all()      # b, below the hint's, still moves up
 
 
 def test_solve_chroma_without_hints_only_smooths_the_prior():
