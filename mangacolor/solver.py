@@ -12,7 +12,8 @@ over 8-connected neighbours, with data_r = weight * confidence_r of the network'
   With hints it solves the energy above for the correction r = c - prior instead (r in place of c,
   and 0, or a reference's colour minus the prior, in place of the prior): the hints' corrections
   spread along the page's tone and fade out, and the network's own colour shifts under them (skin
-  stays lighter than the hair of the same gray beside it) instead of being evened out.
+  stays lighter than the hair of the same gray beside it) instead of being evened out. No pixel goes
+  past both its own prior and every asked-for colour, per channel (else it could leave the gamut).
 - Line art: c is the full colour (L, a, b); w_rs = 1 inside a leak-proof region (mangacolor.regions),
   `region_leak` across a line into a small region, 0 between two large ones. A closed region that
   holds hints is solved alone, with no data term: it takes its hints' colour (one hint colour: exactly
