@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, save  # noqa: E402
-from mangacolor.compose import compose, unpad  # noqa: E402
 from mangacolor.hints import parse_hints  # noqa: E402
 from mangacolor.image_io import encode_png, load_image  # noqa: E402
 from mangacolor.kinds import detect_kind  # noqa: E402
@@ -120,10 +119,12 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
     t["prepare"], _ = _median_ms(lambda: prepare(page, [], fill=model.hint_fill), reps)
     t["prepare_32_hints"], p = _median_ms(lambda: prepare(page, parsed, fill=model.hint_fill), reps)
     t["model"], pred = _median_ms(lambda: model(p.x, p.hint, p.mask)[0], reps)
-    t["compose"], rgb = _median_ms(lambda: compose(page, unpad(pred, p.hw), kind), reps)
+    # as the service finishes a page: the model's decoding on gray pages (gain, shadow), then compose
+    decoding = {"gray_gain": model.gray_gain, "gray_shadow": model.gray_shadow}
+    t["compose"], rgb = _median_ms(lambda: finish(page, pred, p, kind, "off", **decoding), reps)
     if has_refine:  # finish(auto) = solver + compose: the two timed in turns, the solver as their difference
-        t["solver"] = _paired_diff_ms(lambda: compose(page, unpad(pred, p.hw), kind),
-                                      lambda: finish(page, pred, p, kind, "auto"), reps)
+        t["solver"] = _paired_diff_ms(lambda: finish(page, pred, p, kind, "off", **decoding),
+                                      lambda: finish(page, pred, p, kind, "auto", **decoding), reps)
     t["png"], png = _median_ms(lambda: encode_png(rgb, 1), reps)
 
     def total(*keys):

@@ -129,7 +129,8 @@ def pipeline_batched(model_dir: Path, seconds: float, body: bytes) -> dict:
         model_s += time.time() - t
         for j, pred in zip(jobs, out):
             h, w = j.prepared.hw
-            encode_png(finish(j.page, pred[:, :h, :w], j.prepared, j.kind), 1)
+            encode_png(finish(j.page, pred[:, :h, :w], j.prepared, j.kind, gray_gain=m.gray_gain,
+                              gray_shadow=m.gray_shadow), 1)
         n += 8
     wall = time.time() - t0
     return {"pages_per_s": n / wall, "model_s_per_page": model_s / n, "other_s_per_page": (wall - model_s) / n}
