@@ -27,7 +27,8 @@ ARCHIVES = (".cbz", ".zip")
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = (__doc__.split("\n\n")[i].replace("\n", " ") for i in (1, 2))
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or .cbz/.zip chapters")
+    # "*", not "+": without inputs run() says why (often a --reference before them took their names)
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders of images, or .cbz/.zip chapters")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default="models/default", help="exported model folder (default: %(default)s)")
     p.add_argument("--variant", default="", choices=["", "fp16", "int8"], help="model variant (default: fp32)")
@@ -77,6 +78,10 @@ def run(args) -> int:
     from .inference import Colorizer
     from .references import load_references
 
+    if not args.inputs:
+        raise ValueError("no inputs: give image files, folders or .cbz/.zip chapters" + (
+            f"; --reference takes every name after it ({', '.join(args.reference)}), so put the inputs "
+            "first: mangacolor colorize PAGE... --out DIR --reference PICTURE..." if args.reference else ""))
     hints, hint_size = None, None
     if args.hints:
         hints, hint_size = read_hint_set(Path(args.hints).read_text())

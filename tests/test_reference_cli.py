@@ -74,6 +74,16 @@ def test_a_bad_reference_stops_before_any_work(echo, tmp_path, capsys, problem):
     assert not (tmp_path / "out").exists()                                       # checked before the model loads
 
 
+def test_references_before_the_inputs_get_a_message_that_says_to_swap_them(tmp_path, capsys):
+    page = save(gray_page(figure()), tmp_path / "page.png")
+    ref = save(figure(), tmp_path / "hero.png")
+    rc = main(["colorize", "--out", str(tmp_path / "out"), "--reference", str(ref), str(page)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no inputs") and "page.png" in err and "put the inputs first" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_command_line_says_what_is_wrong_without_a_traceback(tmp_path):
     page = save(gray_page(figure()), tmp_path / "page.png")
     r = subprocess.run([sys.executable, "-m", "mangacolor.cli", "colorize", str(page), "--out", str(tmp_path / "out"),
