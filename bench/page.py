@@ -38,7 +38,7 @@ from bench.common import machine, save  # noqa: E402
 from mangacolor.hints import parse_hints  # noqa: E402
 from mangacolor.image_io import encode_png, load_image  # noqa: E402
 from mangacolor.kinds import detect_kind  # noqa: E402
-from mangacolor.pipeline import finish, prepare  # noqa: E402
+from mangacolor.pipeline import decoding_of, finish, prepare  # noqa: E402
 
 H, W = 1700, 1200  # portrait page, (H, W)
 N_HINTS = 32
@@ -120,7 +120,7 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
     t["prepare_32_hints"], p = _median_ms(lambda: prepare(page, parsed, fill=model.hint_fill), reps)
     t["model"], pred = _median_ms(lambda: model(p.x, p.hint, p.mask)[0], reps)
     # as the service finishes a page: the model's decoding on gray pages (gain, shadow), then compose
-    decoding = {"gray_gain": model.gray_gain, "gray_shadow": model.gray_shadow}
+    decoding = decoding_of(model)
     t["compose"], rgb = _median_ms(lambda: finish(page, pred, p, kind, "off", **decoding), reps)
     if has_refine:  # finish(auto) = solver + compose: the two timed in turns, the solver as their difference
         t["solver"] = _paired_diff_ms(lambda: finish(page, pred, p, kind, "off", **decoding),

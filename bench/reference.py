@@ -29,7 +29,7 @@ from bench.common import machine, save  # noqa: E402
 from bench.page import _median_ms, _paired_diff_ms, detailed_page  # noqa: E402
 from mangacolor.abbins import global_hints  # noqa: E402
 from mangacolor.compose import gray_input, working_size  # noqa: E402
-from mangacolor.pipeline import colorize, finish, prepare, run_model  # noqa: E402
+from mangacolor.pipeline import colorize, decoding_of, finish, prepare, run_model  # noqa: E402
 from mangacolor.reference import transfer  # noqa: E402
 
 H, W = 1200, 850  # portrait page, (H, W)
@@ -77,7 +77,7 @@ def stages(model, page: np.ndarray, refs: list[np.ndarray], reps: int) -> dict:
     x = gray_input(page, working_size(*page.shape[:2]))
     p = prepare(page, [], references=refs, kind=KIND)
     pred = run_model(model, p)[0]
-    decoding = {"gray_gain": model.gray_gain, "gray_shadow": model.gray_shadow}
+    decoding = decoding_of(model)
     t = {"model": _median_ms(lambda: run_model(model, p), reps)[0],
          "global_hints": _median_ms(lambda: global_hints(refs), reps)[0],
          "transfer": _median_ms(lambda: transfer(x, KIND, refs), reps)[0],

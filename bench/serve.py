@@ -114,7 +114,7 @@ def pipeline_batched(model_dir: Path, seconds: float, body: bytes) -> dict:
     """The service's work without the server: decode + prepare 8 pages, one batch-8 model call,
     compose + encode 8 PNGs, in this process. Returns pages/s and the CPU seconds per page
     spent outside the model (the part that competes with the model for the same cores)."""
-    from mangacolor.pipeline import finish
+    from mangacolor.pipeline import decoding_of, finish
     from serving.api import make_job
     from serving.runtime import load_model
     from serving.worker import CANVASES, pad_to, stack_inputs
@@ -129,8 +129,7 @@ def pipeline_batched(model_dir: Path, seconds: float, body: bytes) -> dict:
         model_s += time.time() - t
         for j, pred in zip(jobs, out):
             h, w = j.prepared.hw
-            encode_png(finish(j.page, pred[:, :h, :w], j.prepared, j.kind, gray_gain=m.gray_gain,
-                              gray_shadow=m.gray_shadow), 1)
+            encode_png(finish(j.page, pred[:, :h, :w], j.prepared, j.kind, **decoding_of(m)), 1)
         n += 8
     wall = time.time() - t0
     return {"pages_per_s": n / wall, "model_s_per_page": model_s / n, "other_s_per_page": (wall - model_s) / n}

@@ -112,12 +112,19 @@ def gray_chroma(gray: np.ndarray, gain: float, shadow: float) -> np.ndarray:
     return (gain * np.clip(gray * (100.0 / shadow), 0.0, 1.0)).astype(np.float32)
 
 
+def decoding_of(model) -> dict:
+    """A model's chroma on gray pages as `finish` takes it: {"gray_gain", "gray_shadow"} from its attributes of
+    those names (every predictor and runtime model has both; 1.0 and 0.0, no change, when it has not)."""
+    return {"gray_gain": getattr(model, "gray_gain", 1.0), "gray_shadow": getattr(model, "gray_shadow", 0.0)}
+
+
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
            confidence: np.ndarray | None = None, gray_gain: float = 1.0, gray_shadow: float = 0.0,
            solver: SolverConfig = DEFAULT_SOLVER) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
     when it has one, or given here. gray_gain, gray_shadow: the model's chroma on gray pages (gray_chroma;
+    pass `**decoding_of(model)`;
     the solver then spreads hints over a prior that is grayer where the model was tuned to be unsure; the
     hints themselves keep their colour, in shadows too). solver: the solver's
     settings (evaluation compares others with `mangacolor eval --solver`)."""
@@ -146,5 +153,4 @@ def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | 
     p = prepare(page, hints or [], work_size, fill=getattr(predict, "hint_fill", False), references=references,
                 kind=kind)
     pred = run_model(predict, p)[0]
-    return finish(page, pred, p, kind, refine, gray_gain=getattr(predict, "gray_gain", 1.0),
-                  gray_shadow=getattr(predict, "gray_shadow", 0.0))
+    return finish(page, pred, p, kind, refine, **decoding_of(predict))

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from mangacolor.color import rgb_to_net
 from mangacolor.compose import compose
-from mangacolor.pipeline import finish, prepare, run_model
+from mangacolor.pipeline import decoding_of, finish, prepare, run_model
 from mangacolor.reference import prepare_reference, welsh
 from training.data.build import load_manifest
 
@@ -85,8 +85,7 @@ def evaluate_references(predictors: list, data: str, split: str, limit: int, siz
             for pr in predictors:
                 for refs, name in (([ref], f"{pr.name} + reference"), (None, pr.name)):
                     p = prepare(page, [], size, fill=pr.hint_fill, references=refs, kind=kind)
-                    out = finish(page, run_model(pr, p)[0], p, kind, "auto", gray_gain=pr.gray_gain,
-                                 gray_shadow=pr.gray_shadow)
+                    out = finish(page, run_model(pr, p)[0], p, kind, "auto", **decoding_of(pr))
                     rows.append(base | {"method": name} | _score(out, target))
     return rows
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from mangacolor.color import net_to_rgb, rgb_to_net, to_uint8
 from mangacolor.contract import KINDS
 from mangacolor.hints import rasterize
-from mangacolor.pipeline import finish, prepare, with_fill
+from mangacolor.pipeline import decoding_of, finish, prepare, with_fill
 from mangacolor.regions import LINE_THRESHOLD
 from mangacolor.solver import DEFAULT as DEFAULT_SOLVER
 from mangacolor.solver import SolverConfig
@@ -136,8 +136,8 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 hint_rgb, mask = net_to_rgb(planes[s][0]), planes[s][1][0]
                 base = {"item": r["id"], "kind": kind, "setting": setting, "hints": len(hint_sets[s])}
                 for m, pr in enumerate(predictors):
-                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, gray_gain=pr.gray_gain,
-                                 gray_shadow=pr.gray_shadow, solver=cfg.solver)
+                    out = finish(page, outputs[pr.name][s], prepared[s], kind, cfg.refine, **decoding_of(pr),
+                                 solver=cfg.solver)
                     row = base | {"method": pr.name} | _score(out, target, hint_rgb, mask, page, kind, full)
                     res.rows.append(row)
                     if m == 0 and full:
