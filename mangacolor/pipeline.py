@@ -123,11 +123,10 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
            solver: SolverConfig = DEFAULT_SOLVER) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
-    when it has one, or given here. gray_gain, gray_shadow: the model's chroma on gray pages (gray_chroma;
-    pass `**decoding_of(model)`;
-    the solver then spreads hints over a prior that is grayer where the model was tuned to be unsure; the
-    hints themselves keep their colour, in shadows too). solver: the solver's
-    settings (evaluation compares others with `mangacolor eval --solver`)."""
+    when it has one, or given here. gray_gain, gray_shadow: the model's chroma on gray pages (gray_chroma),
+    `**decoding_of(model)`; the solver then spreads hints over a prior that is grayer where the model was
+    tuned to be unsure, and the hints keep their colour, in shadows too. solver: the solver's settings
+    (evaluation compares others with `mangacolor eval --solver`)."""
     hw = prepared.hw
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence

@@ -105,12 +105,12 @@ class OnnxColorizer:
 
     @property
     def gray_gain(self) -> float:
-        """Chroma gain on gray pages (mangacolor.contract.gray_gain): `pipeline.finish(gray_gain=...)` for it."""
+        """Chroma gain on gray pages (mangacolor.contract.gray_gain): `pipeline.decoding_of` passes it to finish."""
         return gray_gain(self.metadata)
 
     @property
     def gray_shadow(self) -> float:
-        """L* below which that chroma fades to none (mangacolor.contract.gray_shadow): `finish(gray_shadow=...)`."""
+        """L* below which that chroma fades to none (mangacolor.contract.gray_shadow)."""
         return gray_shadow(self.metadata)
 
     @property

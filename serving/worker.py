@@ -16,7 +16,7 @@ from mangacolor.pipeline import Prepared
 
 from .config import SERVE
 from .live import LiveModels
-from .registry import ensure_default
+from .registry import ensure_default, traits
 
 # Fixed canvases (H, W) at the 512 px working size: every page fits one of them.
 CANVASES = {"portrait": (512, 384), "landscape": (384, 512), "square": (512, 512)}
@@ -62,8 +62,7 @@ class Inference:
     @bentoml.api
     def status(self) -> dict:
         """Live tags per role, the execution provider they run on, and their traits (registry.traits)."""
-        return {role: {"tag": tag, "provider": m.provider, "hint_fill": m.hint_fill, "gray_gain": m.gray_gain,
-                       "gray_shadow": m.gray_shadow}
+        return {role: {"tag": tag, "provider": m.provider, **traits(m.metadata)}
                 for role, (tag, m) in self.live.models.items()}
 
     def _run(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
