@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from training.data.build import HOLDOUT_SPLIT, BuildConfig, build, load_manifest
-from training.data.fetch_art import ART_SOURCES, DEB_ART, select, shrink
+from training.data.fetch_art import ART_SOURCES, DEB_ART, _keep_archive, select, shrink
 from training.data.sources import read_source
 
 
@@ -23,6 +25,26 @@ def test_portrait_selection_keeps_only_portraits():
     assert select(paths, wes.include, wes.exclude) == [paths[0]]
     naev = DEB_ART["naev"]
     assert select(paths, naev.include, naev.exclude) == [paths[4]]
+
+
+def test_0ad_portraits_come_out_of_the_game_archive_as_png_without_ships_or_siege(tmp_path):
+    """0ad-data keeps its portraits as DDS textures inside public.zip: picked by pattern, decoded, saved as PNG."""
+    units = "art/textures/ui/session/portraits/units/"
+    members = {units + "athen_hero_pericles.png.cached.dds": (150, 90, 60),
+               units + "han/han_infantry_archer.png.cached.dds": (40, 60, 160),
+               units + "athen_ship_trireme.png.cached.dds": (0, 0, 255),
+               units + "cart_siege_ballista.png.cached.dds": (0, 255, 0),
+               "art/textures/ui/session/portraits/technologies/bronze.png.cached.dds": (255, 0, 0)}
+    with zipfile.ZipFile(tmp_path / "public.zip", "w") as z:
+        for name, colour in members.items():
+            buf = io.BytesIO()
+            Image.new("RGB", (67, 45), colour).save(buf, "DDS")
+            z.writestr(name, buf.getvalue())
+    n = _keep_archive(tmp_path / "public.zip", DEB_ART["0ad"], tmp_path / "out")
+    assert n == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["athen_hero_pericles.png",
+                                                                             "han_infantry_archer.png"]
+    im = Image.open(tmp_path / "out" / "athen_hero_pericles.png")
+    assert im.format == "PNG" and im.size == (67, 45) and im.convert("RGB").getpixel((5, 7)) == (150, 90, 60)
 
 
 def test_every_art_source_records_a_licence():

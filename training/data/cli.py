@@ -14,9 +14,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                        description="Fetch a public illustration set through the package registries into RAW/NAME, "
                                    "with a source.json recording its licence. openmoji: hand-drawn colour + line-art "
                                    "pairs (CC BY-SA 4.0, needs npm). openclipart: colour clip art (public domain, "
-                                   "needs apt-get). Character art: wesnoth, naev, flare (painted portraits from Debian), "
-                                   "dicebear (drawn faces from npm, needs node); licences in fetch_art.py.")
-    f.add_argument("name", choices=["openmoji", "openclipart", "wesnoth", "naev", "flare", "dicebear"])
+                                   "needs apt-get). Character art: wesnoth, naev, flare, 0ad (painted and rendered "
+                                   "portraits from Debian), dicebear (drawn faces from npm, needs node); licences in "
+                                   "fetch_art.py.")
+    f.add_argument("name", choices=["openmoji", "openclipart", "wesnoth", "naev", "flare", "0ad", "dicebear"])
     f.add_argument("--raw", default="data/raw", help="folder for raw sources (default: %(default)s)")
     f.set_defaults(func=_fetch)
 

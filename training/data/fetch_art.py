@@ -5,6 +5,9 @@
 - naev: painted sci-fi character portraits of Naev, from `naev-data`
   (per-file licences: GPL-3, CC BY-SA 3.0, CC BY 3.0, public domain; see COPYRIGHT.txt).
 - flare: painted hero portraits of Flare, from `flare-game` (CC BY-SA 3.0+).
+- 0ad: rendered and painted unit and hero portraits of 0 A.D. (soldiers, cavalry, heroes on dark
+  grounds, the closest to naev's look), from `0ad-data` (CC BY-SA 3.0, Wildfire Games). They lie as
+  DDS textures inside the game's public.zip; ships and siege engines are left out.
 - dicebear: seeded avatar faces drawn from illustrators' parts (npm `@dicebear/*`),
   rendered with node and rasterized with resvg. Only colour styles; the
   line-only ones (lorelei, notionists) would be dropped as monochrome.
@@ -16,9 +19,11 @@ Pictures are stored with alpha (the builder composites it on white), long side <
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
 import shutil
 import tempfile
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +44,7 @@ class DebArt:
     include: tuple[str, ...]        # fnmatch patterns on the path inside the package
     exclude: tuple[str, ...] = ()
     meta: dict | None = None
+    archive: str = ""               # a zip inside the package whose members the patterns pick (else its files)
 
 
 DEB_ART = {
@@ -62,6 +68,14 @@ DEB_ART = {
         meta={"license": "CC BY-SA 3.0+",
               "url": "https://flarerpg.org (Debian package flare-game)",
               "attribution": "Clint Bellanger and the Flare artists (2012-2021)"}),
+    "0ad": DebArt(
+        packages=("0ad-data",),
+        archive="usr/share/games/0ad/mods/public/public.zip",
+        include=("art/textures/ui/session/portraits/units/*.dds",),
+        exclude=("*ship*", "*siege*"),  # boats and engines, not characters
+        meta={"license": "CC BY-SA 3.0",
+              "url": "https://play0ad.com (Debian package 0ad-data, 1.4 GB download)",
+              "attribution": "Wildfire Games and the 0 A.D. artists (Debian copyright file)"}),
 }
 
 DICEBEAR_STYLES = {  # style: (designer, design licence), from each package's LICENSE file
@@ -117,7 +131,7 @@ def select(paths: list[str], include: tuple[str, ...], exclude: tuple[str, ...])
                   and not any(fnmatch.fnmatch(p, g) for g in exclude))
 
 
-def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> None:
+def shrink(src: Path | io.BytesIO, dst: Path, max_side: int = MAX_SIDE) -> None:
     """Copy a picture as PNG with its alpha, the long side brought down to max_side."""
     im = Image.open(src)
     im.load()
@@ -125,6 +139,27 @@ def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> None:
     im.thumbnail((max_side, max_side), Image.LANCZOS)
     dst.parent.mkdir(parents=True, exist_ok=True)
     im.save(dst.with_suffix(".png"))
+
+
+def _keep_files(root: Path, art: DebArt, dest: Path) -> int:
+    """Shrink the package's PNGs that art's patterns pick into dest, named by their path below images/ or gfx/."""
+    found = [str(p.relative_to(root)) for p in root.rglob("*.png")]
+    picked = select(found, art.include, art.exclude)
+    for rel in tqdm(picked, desc=dest.name, unit="png"):
+        short = rel.split("/images/", 1)[-1].split("/gfx/", 1)[-1]  # drop the install prefix
+        shrink(root / rel, dest / short)
+    return len(picked)
+
+
+def _keep_archive(archive: Path, art: DebArt, dest: Path) -> int:
+    """Shrink the zip members that art's patterns pick (any format Pillow reads, DDS included) into dest as PNG."""
+    with zipfile.ZipFile(archive) as z:
+        picked = select(z.namelist(), art.include, art.exclude)
+        for name in tqdm(picked, desc=dest.name, unit="picture"):
+            stem = Path(name).name.split(".")[0]  # "athen_hero_pericles.png.cached.dds" -> "athen_hero_pericles"
+            with z.open(name) as f:
+                shrink(io.BytesIO(f.read()), dest / f"{stem}.png")
+    return len(picked)
 
 
 def fetch_deb_art(name: str, dest: Path) -> tuple[int, str]:
@@ -144,11 +179,8 @@ def fetch_deb_art(name: str, dest: Path) -> tuple[int, str]:
             x = t / "x" / pkg
             x.mkdir(parents=True)
             _run(["dpkg-deb", "-x", str(deb), str(x)], t)
-            found = [str(p.relative_to(x)) for p in x.rglob("*.png")]
-            for rel in tqdm(select(found, art.include, art.exclude), desc=f"{name}: {pkg}", unit="png"):
-                short = rel.split("/images/", 1)[-1].split("/gfx/", 1)[-1]  # drop the install prefix
-                shrink(x / rel, dest / pkg / short)
-                n += 1
+            deb.unlink()  # 0ad-data's is 1.4 GB: do not hold it twice
+            n += _keep_archive(x / art.archive, art, dest / pkg) if art.archive else _keep_files(x, art, dest / pkg)
             copyright_file = x / "usr/share/doc" / pkg / "copyright"
             if copyright_file.is_file() and not (dest / "COPYRIGHT.txt").is_file():
                 shutil.copy(copyright_file, dest / "COPYRIGHT.txt")
