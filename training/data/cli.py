@@ -15,8 +15,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                                    "with a source.json recording its licence. openmoji: hand-drawn colour + line-art "
                                    "pairs (CC BY-SA 4.0, needs npm). openclipart: colour clip art (public domain, "
                                    "needs apt-get). Character art: wesnoth, naev, flare, 0ad (painted and rendered "
-                                   "portraits from Debian), dicebear (drawn faces from npm, needs node); licences in "
-                                   "fetch_art.py.")
+                                   "portraits from Debian; 0ad is a 1.4 GB download and needs 3.3 GB of temporary "
+                                   "disk), dicebear (drawn faces from npm, needs node); licences in fetch_art.py.")
     f.add_argument("name", choices=["openmoji", "openclipart", "wesnoth", "naev", "flare", "0ad", "dicebear"])
     f.add_argument("--raw", default="data/raw", help="folder for raw sources (default: %(default)s)")
     f.set_defaults(func=_fetch)
