@@ -18,7 +18,7 @@ from mangacolor.hints import Hint
 
 from .config import SERVE
 from .inference import Colorizer, Result
-from .registry import traits
+from .registry import Traits, traits
 from .worker import CANVASES, canvas_for, pad_to
 
 
@@ -29,7 +29,7 @@ class WorkerModel:
         self.service, self.role = service, role
 
     @cached_property
-    def _traits(self) -> dict:
+    def _traits(self) -> Traits:
         """The live model's traits, asked of the worker once per page (a WorkerModel lives for one page)."""
         status = self.service.inference.status()
         if self.role not in status:
@@ -39,15 +39,15 @@ class WorkerModel:
 
     @property
     def hint_fill(self) -> bool:
-        return self._traits["hint_fill"]
+        return self._traits.hint_fill
 
     @property
     def gray_gain(self) -> float:
-        return self._traits["gray_gain"]
+        return self._traits.gray_gain
 
     @property
     def gray_shadow(self) -> float:
-        return self._traits["gray_shadow"]
+        return self._traits.gray_shadow
 
     def __call__(self, x: np.ndarray, hint: np.ndarray, mask: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
         svc = self.service

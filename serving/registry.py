@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -130,17 +131,25 @@ def model_dir(tag: str) -> Path:
         raise ModelError(f"model {tag} is not deployed; see `mangacolor models` or GET /models") from None
 
 
-_TRAITS: dict[str, dict] = {}  # tag -> traits; a deployed version's metadata never changes
-
-
-def traits(meta: dict) -> dict:
+@dataclass(frozen=True)
+class Traits:
     """What the pipeline needs to know of a model besides its weights: whether it wants its hints
-    spread over their regions (mangacolor.regions) and its chroma on gray pages (gain, shadow)."""
-    return {"hint_fill": bool(meta.get("hint_fill", False)), "gray_gain": gray_gain(meta),
-            "gray_shadow": gray_shadow(meta)}
+    spread over their regions (mangacolor.regions), and its chroma on gray pages, which
+    `pipeline.decoding_of(traits)` hands to `finish` like any model's."""
+    hint_fill: bool = False
+    gray_gain: float = 1.0
+    gray_shadow: float = 0.0
 
 
-def traits_of(tag: str) -> dict:
+_TRAITS: dict[str, Traits] = {}  # tag -> traits; a deployed version's metadata never changes
+
+
+def traits(meta: dict) -> Traits:
+    """The Traits in a model's metadata, or in the worker's status of a role (the same keys)."""
+    return Traits(bool(meta.get("hint_fill", False)), gray_gain(meta), gray_shadow(meta))
+
+
+def traits_of(tag: str) -> Traits:
     """`traits` of a deployed model (the defaults when unknown: the model call then answers 404 for
     an unknown tag; unknown tags are not cached)."""
     import bentoml

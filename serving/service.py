@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from mangacolor.abbins import no_global_hints
 from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.image_io import encode_png
-from mangacolor.pipeline import finish
+from mangacolor.pipeline import decoding_of, finish
 
 from .api import (
     ApiError,
@@ -43,7 +43,7 @@ from .api_references import check_count, decode_references, read_references, ref
 from .config import SERVE
 from .demo_backend import WorkerBackend
 from .memory import tame_malloc
-from .registry import traits, traits_of
+from .registry import Traits, traits, traits_of
 from .worker import CANVASES, Inference, canvas_for, pad_to, stack_inputs
 
 log = logging.getLogger("mangacolor")
@@ -98,7 +98,7 @@ class MangaColor:
             self._roles = (time.monotonic(), roles)
         return roles
 
-    async def _traits(self, quality: str, model: str) -> dict:
+    async def _traits(self, quality: str, model: str) -> Traits:
         """The traits of the model that will answer (registry.traits: hint spreading, gray gain)."""
         if model:
             return await self._on_cpu(traits_of, model)
@@ -164,16 +164,15 @@ class MangaColor:
             blobs = await read_references(reference, limit - len(data), limit)
             model_traits = await self._traits(quality, model)
             job = await self._on_cpu(lambda: make_job(
-                data, hints, mode, quality, model, SERVE.max_pixels, model_traits["hint_fill"], WORK_SIZE, refine,
+                data, hints, mode, quality, model, SERVE.max_pixels, model_traits.hint_fill, WORK_SIZE, refine,
                 references=decode_references(blobs, SERVE.max_pixels)))
             if not job.model and job.quality not in await self._live_roles():
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")
             pred = await self._predict(job)
             # compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
-            gain, shadow = model_traits["gray_gain"], model_traits["gray_shadow"]
             png = await self._on_cpu(lambda: encode_png(
-                finish(job.page, pred, job.prepared, job.kind, job.refine, gray_gain=gain, gray_shadow=shadow), 1))
+                finish(job.page, pred, job.prepared, job.kind, job.refine, **decoding_of(model_traits)), 1))
         finally:
             self.active -= 1
         return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})

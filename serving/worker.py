@@ -7,6 +7,7 @@ requests of one canvas can be batched together (BentoML concatenates them).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import bentoml
@@ -62,7 +63,7 @@ class Inference:
     @bentoml.api
     def status(self) -> dict:
         """Live tags per role, the execution provider they run on, and their traits (registry.traits)."""
-        return {role: {"tag": tag, "provider": m.provider, **traits(m.metadata)}
+        return {role: {"tag": tag, "provider": m.provider, **asdict(traits(m.metadata))}
                 for role, (tag, m) in self.live.models.items()}
 
     def _run(self, which: str, batch: np.ndarray, glob: np.ndarray | None = None) -> np.ndarray:
