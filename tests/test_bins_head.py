@@ -106,3 +106,34 @@ def test_decoding_pick_does_no_harm_first_then_prefers_psnr_among_colourful_enou
     del table[(0.5, 0.6)], table[(0.5, 0.8)]
     assert pick(table, gray) == (1.0, 0.4)      # none colourful enough: the one that does no harm
     assert pick({(0.2, 1.0): row(19, 0.9, 12), (0.5, 1.0): row(19.5, 0.2, 11)}, gray) == (0.5, 1.0)  # all harm: best PSNR
+
+
+@pytest.mark.parametrize("members", [1, 2])
+def test_exported_bins_head_keeps_its_softmaxes_on_the_last_axis_after_onnxruntime_optimises_it(tmp_path, members):
+    """ONNX Runtime's optimizer moves transposes through softmaxes and sums: done for the confidence's
+    entropy, that put a softmax back on the bins' middle axis, where its CPU kernel is several times
+    slower (bins_head._last). The graph it actually runs must have every softmax on the last axis."""
+    import onnx
+    import onnxruntime as ort
+
+    from training.models.ensemble import Ensemble
+    from training.onnx_graph import Graph, export_onnx
+
+    cfg = ModelConfig(width=8, depth=3, max_width=16, head="bins", global_hints=True)
+    nets = [build_generator(cfg).eval() for _ in range(members)]
+    model = nets[0] if members == 1 else Ensemble(nets).eval()
+    export_onnx(model, tmp_path / "model.onnx")
+    so = ort.SessionOptions()
+    so.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), so, providers=["CPUExecutionProvider"])
+    softmaxes = [n for n in onnx.load(str(tmp_path / "optimised.onnx")).graph.node if n.op_type == "Softmax"]
+    # each member's annealed mean, and the distribution the confidence is the entropy of (an ensemble's: its mix)
+    assert len(softmaxes) == 2 * members
+    axes = [onnx.helper.get_attribute_value(a) for n in softmaxes for a in n.attribute if a.name == "axis"]
+    assert axes == [-1] * len(softmaxes), axes
+    feed = Graph(model).example(1, 45, 38)  # and it still gives what torch gives
+    got = sess.run(None, feed)
+    with torch.no_grad():
+        want = Graph(model)(*(torch.from_numpy(a) for a in feed.values()))
+    for g, t in zip(got, want):
+        np.testing.assert_allclose(g, t.numpy(), atol=1e-4)

@@ -71,17 +71,39 @@ def rebalance_weights(prior: torch.Tensor) -> torch.Tensor:
     return w / (prior * w).sum()
 
 
+def _last(logits: torch.Tensor) -> torch.Tensor:
+    """(N, Q, h, w) -> (N, h, w, Q) float32. Softmaxes over the bins run on the last axis: ONNX Runtime's CPU
+    softmax over a middle axis is slow (two took 80 of a 512 px page's 290 ms in the fast model of 2026-11-24,
+    docs/benchmarks.md); channels last, the product with the bin centres is a MatMul."""
+    return _f32(logits).permute(0, 2, 3, 1)
+
+
 def decode(logits: torch.Tensor, bins: torch.Tensor, temperature) -> torch.Tensor:
     """Annealed mean: (N, Q, h, w) logits -> (N, 2, h, w) normalised ab."""
-    p = torch.softmax(_f32(logits) / temperature, dim=1)
-    return torch.einsum("nqhw,qc->nchw", p, bins)
+    p = torch.softmax(_last(logits) / temperature, dim=-1)   # (N, h, w, Q)
+    return (p @ bins).permute(0, 3, 1, 2)
 
 
 def confidence(logits: torch.Tensor) -> torch.Tensor:
     """(N, Q, h, w) -> (N, 1, h, w) in [0, 1]: 1 - normalised entropy."""
-    logp = torch.log_softmax(_f32(logits), dim=1)
-    ent = -(logp.exp() * logp).sum(1, keepdim=True)
-    return (1 - ent / math.log(logits.shape[1])).clamp(0, 1)
+    return entropy_confidence(torch.softmax(_last(logits), dim=-1))
+
+
+def entropy_confidence(p: torch.Tensor) -> torch.Tensor:
+    """(N, h, w, Q) probabilities -> (N, 1, h, w) in [0, 1]: 1 - entropy / log Q.
+    The sum over the bins is a product with ones: ONNX Runtime's optimizer moves a transpose through a
+    ReduceSum (and a log-softmax) to cancel the one back to channels first, and puts the softmax back
+    on the middle axis that way (4x slower); it cannot move one through a MatMul."""
+    plogp = p * torch.log(p.clamp_min(1e-12))
+    ent = -(plogp @ torch.ones(p.shape[-1], 1, dtype=p.dtype, device=p.device))   # (N, h, w, 1)
+    return (1 - ent / math.log(p.shape[-1])).clamp(0, 1).permute(0, 3, 1, 2)
+
+
+def mix(logits: list[torch.Tensor], weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Members' (N, Q, h, w) logits and (K,) weights -> the log of their weighted mean distribution,
+    (N, Q, h, w), and its confidence (N, 1, h, w)."""
+    probs = sum(w * torch.softmax(_last(lg), dim=-1) for w, lg in zip(weights, logits))  # (N, h, w, Q)
+    return torch.log(probs.clamp_min(1e-8)).permute(0, 3, 1, 2), entropy_confidence(probs)
 
 
 def classification_loss(logits: torch.Tensor, target_ab: torch.Tensor, bins: torch.Tensor,

@@ -90,10 +90,8 @@ class Ensemble(nn.Module):
         mean of probabilities: members that disagree give a spread, low-confidence mixture)."""
         outs = [m(x, hint, mask, glob, parts=True) for m in self.members]
         lab = self.combine(torch.stack([o["lab"] for o in outs]))
-        w = self.weights.view(-1)
-        probs = sum(wi * torch.softmax(bins_head._f32(o["logits"]), 1) for wi, o in zip(w, outs))
-        logits = torch.log(probs.clamp_min(1e-8))
-        conf = F.interpolate(bins_head.confidence(logits), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        logits, conf = bins_head.mix([o["logits"] for o in outs], self.weights.view(-1))
+        conf = F.interpolate(conf, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return {"lab": lab, "logits": logits, "confidence": conf}
 
     def combine(self, preds: torch.Tensor) -> torch.Tensor:
