@@ -76,6 +76,7 @@ def variant_psnr(paths: dict[str, Path], data_root: str, limit: int, size: int) 
 
 def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
     """Static INT8 QDQ quantization (per-channel weights), calibrated on `feeds` (input name -> array)."""
+    import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -90,8 +91,6 @@ def quantize_qdq(src: Path, dst: Path, feeds: list[dict]) -> None:
 
         def get_next(self):
             return next(self.it, None)
-
-    import onnx
 
     pre = dst.with_name("pre.onnx")
     quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
