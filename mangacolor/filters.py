@@ -39,9 +39,7 @@ def box_mean(img: np.ndarray, radius: int) -> np.ndarray:
 
 def box_means(img: np.ndarray, radii: tuple[int, ...]) -> list[np.ndarray]:
     """`box_mean` at several radii from one integral image (the same numbers, one cumulative sum)."""
-    img = img.astype(np.float64)
-    big = max(radii)
-    s = np.pad(img, big + 1, mode="edge").cumsum(0).cumsum(1)
+    s, big = _integral(img, radii)
     h, w = img.shape
     out = []
     for r in radii:
@@ -51,6 +49,25 @@ def box_means(img: np.ndarray, radii: tuple[int, ...]) -> list[np.ndarray]:
         total = s[b, d] - s[a, d] - s[b, c] + s[a, c]
         out.append((total / (k * k)).astype(np.float32))
     return out
+
+
+def box_means_at(img: np.ndarray, radii: tuple[int, ...], ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray]:
+    """`box_means` at some pixels only (int arrays ys, xs of one shape; each result has that shape): the same
+    numbers, with no whole image per radius, for callers that need a sample of the pixels."""
+    s, big = _integral(img, radii)
+    out = []
+    for r in radii:
+        k, o = 2 * r + 1, big - r
+        y0, x0 = ys + o, xs + o
+        total = s[y0 + k, x0 + k] - s[y0, x0 + k] - s[y0 + k, x0] + s[y0, x0]
+        out.append((total / (k * k)).astype(np.float32))
+    return out
+
+
+def _integral(img: np.ndarray, radii: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """(H, W) -> its integral image in float64, padded (edges clamp) for the widest radius, and that radius."""
+    big = max(radii)
+    return np.pad(img.astype(np.float64), big + 1, mode="edge").cumsum(0).cumsum(1), big
 
 
 def resize_plane(plane: np.ndarray, size_hw: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:

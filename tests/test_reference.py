@@ -117,3 +117,14 @@ def test_the_reference_view_is_another_pose_of_the_same_size():
     view = reference_view(target, np.random.default_rng(0))
     assert view.shape == target.shape and not (view == target).all()
     assert (view[0, 0] == 255).all()                         # on its own background
+
+
+def test_features_at_sampled_pixels_equal_the_whole_image_box_means():
+    """The matcher computes its box means only where it matches (filters.box_means_at): the same numbers as the
+    whole-image means at those pixels, borders included (edges clamp)."""
+    from mangacolor.filters import box_means, box_means_at
+
+    img = np.random.default_rng(3).random((37, 53))
+    ys, xs = np.array([0, 36, 5, 36, 0, 17]), np.array([0, 52, 7, 0, 52, 26])
+    for whole, at in zip(box_means(img, (1, 3, 9)), box_means_at(img, (1, 3, 9), ys, xs)):
+        assert at.shape == ys.shape and np.array_equal(at, whole[ys, xs])
