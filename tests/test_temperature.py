@@ -9,7 +9,7 @@ import numpy as np
 
 from mangacolor.cli import main
 from training.evaluate.predictors import load_predictor
-from training.evaluate.temperature import Memo
+from training.evaluate.temperature import FLOOR, MARGIN, Memo, pick
 
 
 class _Counting:
@@ -50,3 +50,19 @@ def test_temperature_scores_the_grid_and_writes_the_pick_into_the_checkpoint(tin
     assert (pred.gray_gain, pred.gray_shadow) == (picked["gray_gain"], picked["gray_shadow"])
     fading = [r["grayscale"]["colourfulness"] for r in report["table"] if r["gray_gain"] == 1.0]
     assert fading[1] <= fading[0] + 1e-9   # the shadow only ever takes colour away
+
+
+def test_the_pick_keeps_a_margin_above_the_colourfulness_floor_when_it_can():
+    def row(psnr, colour):
+        return {"grayscale": {"psnr": psnr, "chroma_de": 5.0, "colourfulness": colour},
+                "lineart": {"psnr": 10.0, "chroma_de": 7.0, "colourfulness": 0.6}}
+
+    gray = {"psnr": 25.0, "chroma_de": 6.0}
+    at_floor, above, harmful = (0.7, 0.6, 25.0), (0.7, 0.8, 40.0), (0.3, 1.0, 0.0)
+    table = {at_floor: row(26.4, FLOOR["grayscale"] + 0.01), above: row(26.3, FLOOR["grayscale"] + MARGIN),
+             harmful: row(24.0, 0.9)}
+    assert pick(table, gray) == above                      # a little PSNR for colour that holds on other pictures
+    del table[above]
+    assert pick(table, gray) == at_floor                   # none clears the margin: the floor alone
+    del table[at_floor]
+    assert pick(table, gray) == harmful                    # nothing does no harm: the best grayscale PSNR
