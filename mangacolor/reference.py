@@ -274,9 +274,10 @@ def transfer_lineart(gray: np.ndarray, refs: list[np.ndarray], cfg: TransferConf
     page_box = figure_box(gray < LINE_THRESHOLD)
     page_edges = _edges(gray, page_box)
     n = int(labels.max()) + 1
+    ys, xs = np.mgrid[0:h, 0:w]
     for ref in refs:
         rb = figure_box(reference_figure(ref))
-        uv = box_coords(*np.mgrid[0:h, 0:w], page_box, _flipped(page_edges, ref, rb))  # where each pixel lies in the figure
+        uv = box_coords(ys, xs, page_box, _flipped(page_edges, ref, rb))    # where each pixel lies in the figure
         ry = np.clip(np.round(rb[0] + uv[..., 0] * (rb[2] - rb[0])), 0, ref.shape[1] - 1).astype(int)
         rx = np.clip(np.round(rb[1] + uv[..., 1] * (rb[3] - rb[1])), 0, ref.shape[2] - 1).astype(int)
         under = ref[:, ry, rx]                                                 # (3, h, w) the reference under the page
