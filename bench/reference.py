@@ -4,8 +4,10 @@
 
 A detailed 850x1200 (width x height) grayscale page (bench/page.py's synthetic page) goes end to end through
 `mangacolor.pipeline.colorize` with the model (ONNX Runtime), once with two coloured references of the
-same figure (one mirrored, one smaller) and once without; the two take turns run by run, so other work
-on the machine falls on both alike, and the ratio comes from this one run (target: at most 1.5x).
+same figure (one mirrored, one smaller) and once without; the settings take turns run by run, so other
+work on the machine falls on all alike, and the ratio comes from this one run (target: at most 1.5x).
+With references twice: new ones (a single page: they are converted first), and ones already seen (every
+page of a chapter after its first, or an API client's next page: mangacolor.reference keeps them prepared).
 Then the stages the references add, each timed alone: their global hints, the transfer (patch
 matching, mangacolor.reference) and the solver, which runs with references even without hints.
 """
@@ -30,7 +32,7 @@ from bench.page import _median_ms, _paired_diff_ms, detailed_page  # noqa: E402
 from mangacolor.abbins import global_hints  # noqa: E402
 from mangacolor.compose import gray_input, working_size  # noqa: E402
 from mangacolor.pipeline import colorize, decoding_of, finish, prepare, run_model  # noqa: E402
-from mangacolor.reference import transfer  # noqa: E402
+from mangacolor.reference import forget_prepared, transfer  # noqa: E402
 
 H, W = 1200, 850  # portrait page, (H, W)
 KIND = "grayscale"
@@ -54,11 +56,14 @@ def references() -> list[np.ndarray]:
 
 
 def turns(model, page: np.ndarray, refs: list[np.ndarray], reps: int) -> dict:
-    """The whole pipeline without and with references, in turns: (wall, CPU) seconds of each run."""
-    runs = {"none": [], "refs": []}
+    """The whole pipeline without references, with new ones and with ones already seen, in turns: the median
+    (wall, CPU) seconds of each and their ratios to the page without ("refs": new ones, "refs_seen": seen)."""
+    runs = {"none": [], "refs": [], "refs_seen": []}
     colorize(page, model, KIND), colorize(page, model, KIND, references=refs)  # warm-up
     for _ in range(reps):
-        for key, r in (("none", None), ("refs", refs)):
+        for key, r in (("none", None), ("refs", refs), ("refs_seen", refs)):
+            if key == "refs":
+                forget_prepared()
             t, c = time.perf_counter(), time.process_time()
             colorize(page, model, KIND, references=r)
             runs[key].append((time.perf_counter() - t, time.process_time() - c))
@@ -66,9 +71,11 @@ def turns(model, page: np.ndarray, refs: list[np.ndarray], reps: int) -> dict:
     for key, rs in runs.items():
         out[f"{key}_wall_s"] = round(statistics.median(w for w, _ in rs), 3)
         out[f"{key}_cpu_s"] = round(statistics.median(c for _, c in rs), 3)
-    out["ratio_wall"] = round(out["refs_wall_s"] / out["none_wall_s"], 2)
-    out["ratio_cpu"] = round(out["refs_cpu_s"] / out["none_cpu_s"], 2)
-    out["ratio_wall_pairs"] = round(statistics.median(b[0] / a[0] for a, b in zip(runs["none"], runs["refs"])), 2)
+    for key, suffix in (("refs", ""), ("refs_seen", "_seen")):
+        out[f"ratio_wall{suffix}"] = round(out[f"{key}_wall_s"] / out["none_wall_s"], 2)
+        out[f"ratio_cpu{suffix}"] = round(out[f"{key}_cpu_s"] / out["none_cpu_s"], 2)
+        out[f"ratio_wall_pairs{suffix}"] = round(
+            statistics.median(b[0] / a[0] for a, b in zip(runs["none"], runs[key])), 2)
     return out
 
 
@@ -80,7 +87,8 @@ def stages(model, page: np.ndarray, refs: list[np.ndarray], reps: int) -> dict:
     decoding = decoding_of(model)
     t = {"model": _median_ms(lambda: run_model(model, p), reps)[0],
          "global_hints": _median_ms(lambda: global_hints(refs), reps)[0],
-         "transfer": _median_ms(lambda: transfer(x, KIND, refs), reps)[0],
+         "transfer": _median_ms(lambda: (forget_prepared(), transfer(x, KIND, refs)), reps)[0],
+         "transfer_seen": _median_ms(lambda: transfer(x, KIND, refs), reps)[0],
          # finish with the references' prior (solver + compose) against compose alone, with the model's
          # decoding on gray pages as the service applies it
          "solver": _paired_diff_ms(lambda: finish(page, pred, p, KIND, "off", **decoding),
@@ -114,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
           f"(CPU {e2e['none_cpu_s']:.3f} s), with 2 references {e2e['refs_wall_s']:.3f} s (CPU {e2e['refs_cpu_s']:.3f} s)")
     print(f"ratio with/without: wall {e2e['ratio_wall']:.2f}x (median of pairs {e2e['ratio_wall_pairs']:.2f}x), "
           f"CPU {e2e['ratio_cpu']:.2f}x; target <= {TARGET_RATIO}x")
+    print(f"with references already seen (a chapter's later pages) {e2e['refs_seen_wall_s']:.3f} s: wall "
+          f"{e2e['ratio_wall_seen']:.2f}x (median of pairs {e2e['ratio_wall_pairs_seen']:.2f}x), "
+          f"CPU {e2e['ratio_cpu_seen']:.2f}x")
     print("stages, wall ms (CPU ms): " + ", ".join(f"{k} {v:.0f} ({st['cpu_ms'][k]:.0f})" for k, v in st["wall_ms"].items()))
     if not args.no_save:
         print("wrote", save("reference", res))

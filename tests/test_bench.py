@@ -33,7 +33,17 @@ def test_reference_stages_run_with_two_references():
     model = load_model(MODEL)
     gray = page.detailed_page(211, 157)
     st = reference.stages(model, gray[..., None].repeat(3, axis=2), reference.references(), reps=1)
-    assert set(st["wall_ms"]) == {"model", "global_hints", "transfer", "solver"}
+    assert set(st["wall_ms"]) == {"model", "global_hints", "transfer", "transfer_seen", "solver"}
+
+
+def test_reference_turns_time_new_and_seen_references():
+    from serving.runtime import load_model
+
+    model = load_model(MODEL)
+    gray = page.detailed_page(211, 157)
+    e = reference.turns(model, gray[..., None].repeat(3, axis=2), reference.references(), reps=1)
+    assert {"ratio_wall", "ratio_wall_seen", "ratio_cpu_seen", "refs_seen_wall_s"} <= set(e)
+    assert e["none_wall_s"] > 0 and e["refs_wall_s"] > 0 and e["refs_seen_wall_s"] > 0
 
 
 def test_batched_pipeline_colours_a_batch(body):

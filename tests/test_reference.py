@@ -9,7 +9,7 @@ import pytest
 from mangacolor.color import rgb_to_lab, rgb_to_net
 from mangacolor.hints import Point
 from mangacolor.pipeline import colorize, prepare
-from mangacolor.reference import MAX_REFERENCES, as_hints, mirrored, transfer, welsh
+from mangacolor.reference import MAX_REFERENCES, as_hints, mirrored, prepare_reference, transfer, welsh
 from tests.imaging import FIG_H, FIG_W, figure, gray_page, outlines
 from training.evaluate.reference_eval import reference_view
 
@@ -128,3 +128,20 @@ def test_features_at_sampled_pixels_equal_the_whole_image_box_means():
     ys, xs = np.array([0, 36, 5, 36, 0, 17]), np.array([0, 52, 7, 0, 52, 26])
     for whole, at in zip(box_means(img, (1, 3, 9)), box_means_at(img, (1, 3, 9), ys, xs)):
         assert at.shape == ys.shape and np.array_equal(at, whole[ys, xs])
+
+
+def test_a_reference_is_prepared_once_and_known_by_its_pixels_not_its_object():
+    ref = figure()
+    first = prepare_reference(ref, 97)
+    assert prepare_reference(ref.copy(), 97) is first  # the same pixels: the prepared one, not a new conversion
+    assert not first.flags.writeable                    # shared by later pages: nobody may change it
+    assert prepare_reference(ref, 61) is not first      # another working size is another preparation
+    changed = ref.copy()
+    changed[H // 2, W // 2] ^= 1                         # one pixel differs: prepared anew
+    assert prepare_reference(changed, 97) is not first
+    fresh = [np.ascontiguousarray(np.roll(ref, i + 1, axis=1)) for i in range(MAX_REFERENCES)]
+    for r in fresh:                                     # more references than are kept: the oldest goes
+        prepare_reference(r, 97)
+    again = prepare_reference(ref, 97)
+    assert again is not first
+    np.testing.assert_array_equal(again, first)         # the same numbers either way
