@@ -81,7 +81,7 @@ def prepare_reference(rgb: np.ndarray, long_side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = long_side / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    out = rgb_to_net(np.asarray(Image.fromarray(rgb[..., :3]).resize(size, Image.BOX)))
+    out = rgb_to_net(np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize(size, Image.BOX)))
     out.flags.writeable = False
     with _PREPARED_LOCK:
         _PREPARED[key] = out
@@ -92,7 +92,8 @@ def prepare_reference(rgb: np.ndarray, long_side: int) -> np.ndarray:
 
 # The references last prepared, by content (sha256 of the pixels) and size. A chapter's pages, or an API client's
 # calls for one chapter, share their references: each is then converted once, not once per page (two 1200x850
-# references: 23 ms a page saved, 2 ms to recognise them). At most MAX_REFERENCES (3 MB each at 512 px).
+# references: 23 ms a page saved, 2 to 3 ms to recognise them). At most MAX_REFERENCES: 3 MB each at the 512 px
+# working size, 12 MB at the largest (1024 px). Only the same pixels find an entry, so callers share nothing else.
 _PREPARED: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _PREPARED_LOCK = threading.Lock()  # transfers run in a thread pool (mangacolor.pipeline)
 
