@@ -67,7 +67,7 @@ def box_means_at(img: np.ndarray, radii: tuple[int, ...], ys: np.ndarray, xs: np
 def _integral(img: np.ndarray, radii: tuple[int, ...]) -> tuple[np.ndarray, int]:
     """(H, W) -> its integral image in float64, padded (edges clamp) for the widest radius, and that radius."""
     big = max(radii)
-    return np.pad(img.astype(np.float64), big + 1, mode="edge").cumsum(0).cumsum(1), big
+    return np.pad(np.asarray(img, np.float64), big + 1, mode="edge").cumsum(0).cumsum(1), big  # pad copies
 
 
 def resize_plane(plane: np.ndarray, size_hw: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:
