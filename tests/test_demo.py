@@ -8,12 +8,14 @@ import json
 import shutil
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from demo import handlers
+from mangacolor.kinds import detect_kind
 from mangacolor.reference import MAX_REFERENCES
 from serving.inference import Colorizer
 from tests.fixtures import drawing
@@ -48,6 +50,19 @@ def test_colorize_page_handler(echo_backend):
     assert "hint points" in status and " 0 hint points" not in status
     r, g, b = result[102:108, 50:80].reshape(-1, 3).mean(0)
     assert r > g + 30 and r > b + 30  # under the stroke: the stroke's colour
+
+
+def test_every_example_page_has_its_licence_and_its_kind():
+    """The demo's examples (demo/examples): each has its row in LICENSE.md, and the drawn character
+    is a gray page (the product's main case) while the project's drawings are line art."""
+    folder = Path(handlers.__file__).parent / "examples"
+    licence = (folder / "LICENSE.md").read_text()
+    pages = [Path(p) for p in handlers.example_pages(folder)]
+    assert {p.name for p in pages} >= {"character.png", "figure.png", "panels.png"}
+    for p in pages:
+        assert f"| `{p.name}` |" in licence, f"{p.name} has no licence row in demo/examples/LICENSE.md"
+    kinds = {p.name: detect_kind(np.asarray(Image.open(p).convert("RGB"))) for p in pages}
+    assert kinds == {"character.png": "grayscale", "figure.png": "lineart", "panels.png": "lineart"}
 
 
 def test_layer_hints_are_capped_and_on_the_stroke():

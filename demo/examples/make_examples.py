@@ -1,10 +1,17 @@
-"""Draw the demo's example line-art pages (project-made, MIT): python demo/examples/make_examples.py"""
+"""Make the demo's example pages: python demo/examples/make_examples.py
+
+figure.png and panels.png are line art drawn here (project-made, MIT). character.png is a painted
+character made gray, the product's main case: Flare's portrait female12 (CC BY-SA 3.0+, see
+LICENSE.md), a picture of the bundled dataset's test split, so the demo shows a page the models
+never trained on. It needs the raw Flare portraits: `mangacolor data fetch flare` first.
+"""
 
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).parent
+FLARE_PORTRAIT = Path("data/raw/flare/flare-game/portraits/female12.png")
 
 
 def figure(w: int = 420, h: int = 600) -> Image.Image:
@@ -36,6 +43,18 @@ def panels(w: int = 600, h: int = 420) -> Image.Image:
     return im
 
 
+def portrait(path: Path = FLARE_PORTRAIT) -> Image.Image:
+    """The painted portrait (RGBA, 320 x 320) on white paper, in gray (8-bit L)."""
+    rgba = Image.open(path).convert("RGBA")
+    paper = Image.new("RGBA", rgba.size, "white")
+    paper.alpha_composite(rgba)
+    return paper.convert("L")
+
+
 if __name__ == "__main__":
     figure().save(HERE / "figure.png")
     panels().save(HERE / "panels.png")
+    if FLARE_PORTRAIT.exists():
+        portrait().save(HERE / "character.png", optimize=True)
+    else:
+        print(f"{FLARE_PORTRAIT} is missing (run `mangacolor data fetch flare` first): character.png left as it is")
