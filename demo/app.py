@@ -74,6 +74,8 @@ def _page_tab(backend) -> None:
             result = gr.Image(label="Coloured page", type="numpy", format="png", elem_id="result")
             download = gr.File(label="Full-size PNG")
             status = gr.Markdown(elem_id="status")
+            layered = gr.File(label="Layers for Krita, GIMP or MyPaint (.ora): lines or page, and colour to repaint",
+                              elem_id="layers")
     with gr.Accordion("Hint sets: keep a character's colours across pages", open=False):
         with gr.Row():
             save_btn = gr.Button("Save hints as JSON")
@@ -83,7 +85,7 @@ def _page_tab(backend) -> None:
         gr.Examples(handlers.example_pages(EXAMPLES), inputs=[editor], label="Examples (see demo/examples/LICENSE.md)")
 
     page = _guard(functools.partial(handlers.colorize_page, backend))
-    inputs, outputs = [editor, mode, quality, work, refine, refs], [result, compare, download, status]
+    inputs, outputs = [editor, mode, quality, work, refine, refs], [result, compare, download, status, layered]
     button.click(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name="colorize")
     editor.upload(page, inputs, outputs, concurrency_limit=CONCURRENCY, api_name=False)
     suggest.click(_guard(handlers.suggest_hints), [editor, refs, mode, work], [editor, status],

@@ -22,6 +22,7 @@ from mangacolor.contract import WORK_SIZE, fit_hints, read_hint_set
 from mangacolor.hints import Hint, Point, hints_to_json
 from mangacolor.image_io import encode_png, load_image, to_rgb
 from mangacolor.kinds import detect_kind
+from mangacolor.layers import to_ora
 from mangacolor.reference import MAX_REFERENCES, as_hints, transfer
 from serving.inference import Colorizer, Result
 from serving.references import coloured_pages, load_references, pick
@@ -141,20 +142,23 @@ def draw_hints(size: tuple[int, int], hints: list[Hint]) -> np.ndarray:
 
 def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str = "fast", work_size: int = WORK_SIZE,
                   refine: str = "auto", references: list[str] | None = None
-                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str]:
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str, str]:
     """Colour the page in the editor with its hints, like the uploaded reference pictures (if any).
 
-    Returns (result, (before, after) for the comparison slider, path of the full-size PNG, status line).
+    Returns (result, (before, after) for the comparison slider, path of the full-size PNG, status line,
+    path of its layers as OpenRaster, mangacolor.layers).
     """
     page, hints = page_and_hints(editor)
     refs = load_references(references)
     res = backend.colorize(page, mode, hints, int(work_size), False, quality, refine,
                            references=[r.rgb for r in refs] or None)
-    out = Path(tempfile.mkdtemp(prefix="mangacolor-")) / "coloured.png"
-    out.write_bytes(encode_png(res.image))
+    folder = Path(tempfile.mkdtemp(prefix="mangacolor-"))
+    png = encode_png(res.image)
+    (folder / "coloured.png").write_bytes(png)
+    (folder / "coloured.ora").write_bytes(to_ora(page, res.image, res.kind, png))
     status = (f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, "
               f"{len(refs)} references, quality: {quality}, refine: {refine}")
-    return res.image, (page, res.image), str(out), status
+    return res.image, (page, res.image), str(folder / "coloured.png"), status, str(folder / "coloured.ora")
 
 
 def save_hint_set(editor: dict | None) -> str:

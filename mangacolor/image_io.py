@@ -221,7 +221,12 @@ def encode_png(rgb: np.ndarray, compress_level: int = 3) -> bytes:
 
 def save_png(rgb: np.ndarray, path: str | os.PathLike) -> None:
     """Write an RGB or grayscale array as PNG, atomically (temp file + rename)."""
+    write_atomic(path, encode_png(rgb, 3))
+
+
+def write_atomic(path: str | os.PathLike, body: bytes) -> None:
+    """Write a file whole or not at all: a temp file beside it, then a rename."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(encode_png(rgb, 3))
+    tmp.write_bytes(body)
     os.replace(tmp, path)

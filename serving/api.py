@@ -150,7 +150,12 @@ def choice(default: str, choices: tuple[str, ...], why: str = ""):
     return Form(default, description=" | ".join(choices) + why, json_schema_extra={"enum": list(choices)})
 
 
-def check_params(mode: str, quality: str, model: str, refine: str = "auto") -> None:
+FORMATS = ("png", "ora")  # the page as a PNG, or its layers as OpenRaster (mangacolor.layers)
+
+
+def check_params(mode: str, quality: str, model: str, refine: str = "auto", fmt: str = "png") -> None:
+    if fmt not in FORMATS:
+        raise ApiError(400, "bad_parameter", f"format must be one of {', '.join(FORMATS)}, got {fmt[:40]!r}")
     if refine not in REFINE_MODES:
         raise ApiError(400, "bad_parameter", f"refine must be one of {', '.join(REFINE_MODES)}, got {refine[:40]!r}")
     if mode not in MODES:

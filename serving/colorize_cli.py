@@ -44,6 +44,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="in a chapter (a CBZ/ZIP, or the images of one folder), use the pages already in colour as "
                         f"references for the rest, after any --reference, at most {MAX_REFERENCES} in all (the ones used "
                         "are listed); implies --skip-colored")
+    p.add_argument("--layers", action="store_true",
+                   help="also write each coloured image as layers, NAME.ora (OpenRaster: Krita, GIMP, MyPaint): the "
+                        "lines or the page, and a colour layer to repaint; chapters stay CBZ")
     p.add_argument("--work-size", type=int, default=WORK_SIZE, help="long side the network sees (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run)
@@ -95,11 +98,13 @@ def run(args) -> int:
     if given:
         print("references: " + ", ".join(r.name for r in given))
     references = ReferencesFor(given, args.use_coloured_pages, jobs)
+    if args.layers and any(job == "chapter" for job, _, _ in jobs):
+        print("--layers: written for image files; chapters are written as CBZ only")
     failed = 0
     bar = tqdm(jobs, unit="file", desc="colorize")
     for job, src, dst in bar:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if dst.exists():
+        if dst.exists() and not (args.layers and job == "image" and not dst.with_suffix(".ora").exists()):
             bar.write(f"{dst} exists: skipped (done earlier)")
             continue
         handle = _chapter if job == "chapter" else _image
@@ -159,15 +164,19 @@ def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say)
 def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -> int:
     """Colour one image file; returns 1 if it could not be read or coloured."""
     from mangacolor.contract import fit_hints
-    from mangacolor.image_io import ImageError, load_image, save_png
+    from mangacolor.image_io import ImageError, load_image, save_png, write_atomic
+    from mangacolor.layers import to_ora
 
     try:
         rgb = load_image(src)
         res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
                                  args.work_size, args.skip_colored, refine=args.refine, references=refs)
+        if args.layers and not res.skipped:  # before the PNG, whose presence means "done"
+            write_atomic(dst.with_suffix(".ora"), to_ora(rgb, res.image, res.kind))
         save_png(res.image, dst)
     except (ImageError, ValueError) as e:
         say(f"{src}: skipped: {e}")
         return 1
-    say(f"{src} -> {dst} ({'already in colour, copied' if res.skipped else res.kind})")
+    extra = " + .ora layers" if args.layers and not res.skipped else ""
+    say(f"{src} -> {dst}{extra} ({'already in colour, copied' if res.skipped else res.kind})")
     return 0

@@ -1,7 +1,7 @@
 """The HTTP API (BentoML 1.4): `bentoml serve serving.service:MangaColor --port 3000`.
 
-    POST /colorize   multipart: image, reference (0-8 files), hints (JSON text), mode, quality, model, refine
-                     -> image/png, same size
+    POST /colorize   multipart: image, reference (0-8 files), hints (JSON text), mode, quality, model, refine,
+                     format -> image/png, same size (format=ora: its layers, image/openraster)
     GET  /models     deployed models, which are live, their metadata
     /readyz /livez /metrics (Prometheus) from BentoML; OpenAPI at /openapi.json (these routes)
 
@@ -27,9 +27,12 @@ from starlette.concurrency import run_in_threadpool
 from mangacolor.abbins import no_global_hints
 from mangacolor.contract import MODES, REFINE_MODES, ROLES, WORK_SIZE
 from mangacolor.image_io import encode_png
+from mangacolor.layers import MIMETYPE as ORA_MIMETYPE
+from mangacolor.layers import to_ora
 from mangacolor.pipeline import decoding_of, finish
 
 from .api import (
+    FORMATS,
     ApiError,
     BodyLimit,
     JsonErrors,
@@ -58,7 +61,10 @@ DEMO = WorkerBackend()  # the demo's pages go through the worker, like POST /col
 
 def mount_ui(app: FastAPI) -> None:
     """The Gradio demo at /ui, in this process, on the worker's live models. Gradio's own `gr.mount_gradio_app`:
-    BentoML's `bentoml.gradio.mount_gradio_app` builds the app the pre-Gradio-6 way and the UI page answers 500."""
+    BentoML's `bentoml.gradio.mount_gradio_app` builds the app the pre-Gradio-6 way and the UI page answers 500.
+    root_path="/ui" too: without it Gradio 6.31 builds some file URLs from the server's root, and an example page
+    clicked into the editor was fetched from /gradio_api/file=... (404) instead of /ui/gradio_api/file=...
+    Behind a proxy that serves the demo under another prefix, set that prefix here."""
     if not SERVE.ui:
         return
     try:
@@ -67,7 +73,7 @@ def mount_ui(app: FastAPI) -> None:
         return
     from demo.app import MAX_FILE_SIZE, build
 
-    gr.mount_gradio_app(app, build(DEMO), path="/ui", max_file_size=MAX_FILE_SIZE)
+    gr.mount_gradio_app(app, build(DEMO), path="/ui", root_path="/ui", max_file_size=MAX_FILE_SIZE)
 
 
 mount_ui(app)
@@ -142,7 +148,8 @@ class MangaColor:
         return out[0, :, :h, :w]
 
     @app.post("/colorize", response_class=Response,
-              responses={200: {"content": {"image/png": {}}, "description": "the page in colour, same size"}})
+              responses={200: {"content": {"image/png": {}, "image/openraster": {}},
+                               "description": "the page in colour, same size (format=ora: as layers)"}})
     async def colorize(self, image: UploadFile = File(..., description="PNG, JPEG, WebP, BMP or GIF"),
                        reference: list[UploadFile] = reference_field(),
                        hints: str = Form("", description='JSON list: {"x","y","color","radius"?} or {"points","color","width"?}'),
@@ -151,9 +158,11 @@ class MangaColor:
                        model: str = Form("", description="a deployed model tag (default: the live one)"),
                        refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and stops "
                                                                   "colour at lines (auto: with hints or references)"),
+                       format: str = choice("png", FORMATS, ": ora is OpenRaster, layers for Krita, GIMP or MyPaint: "
+                                                             "the lines or the page, and a colour layer to repaint"),
                        ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
-        check_params(mode, quality, model, refine)
+        check_params(mode, quality, model, refine, format)
         check_count(len(reference))
         if self.active >= SERVE.max_inflight:
             raise ApiError(429, "busy", f"{self.active} pages are being coloured; retry shortly")
@@ -170,12 +179,19 @@ class MangaColor:
                 raise ApiError(503, "not_ready", f"no {job.quality} model is live; deploy one with "
                                                  f"`mangacolor deploy MODEL --role {job.quality} --promote`")
             pred = await self._predict(job)
-            # compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
-            png = await self._on_cpu(lambda: encode_png(
-                finish(job.page, pred, job.prepared, job.kind, job.refine, **decoding_of(model_traits)), 1))
+
+            def encode() -> bytes:
+                coloured = finish(job.page, pred, job.prepared, job.kind, job.refine, **decoding_of(model_traits))
+                # PNG compress level 1: about 20% faster than 3 for about 10% more bytes on a colour page
+                return to_ora(job.page, coloured, job.kind) if format == "ora" else encode_png(coloured, 1)
+
+            body = await self._on_cpu(encode)
         finally:
             self.active -= 1
-        return Response(png, media_type="image/png", headers={"X-Input-Kind": job.kind})
+        if format == "ora":
+            return Response(body, media_type=ORA_MIMETYPE, headers={
+                "X-Input-Kind": job.kind, "Content-Disposition": 'attachment; filename="coloured.ora"'})
+        return Response(body, media_type="image/png", headers={"X-Input-Kind": job.kind})
 
     @app.get("/models")
     async def models(self) -> JSONResponse:

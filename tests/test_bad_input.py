@@ -223,6 +223,15 @@ def test_references_share_the_image_byte_budget():
     assert e.value.status == 413 and e.value.detail.startswith("reference 3: ") and "150" in e.value.detail
 
 
+def test_bad_format_is_a_bad_parameter_that_names_the_choices(server):
+    r = httpx.post(f"{server.url}/colorize", files=IMG(GOOD), data={"format": "psd"}, timeout=60)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "bad_parameter" and "format" in body["detail"], body
+    assert "png" in body["detail"] and "ora" in body["detail"] and "psd" in body["detail"]
+    assert server.ready()
+
+
 def test_bad_refine_is_a_bad_parameter_that_names_the_choices(server):
     r = httpx.post(f"{server.url}/colorize", files=IMG(GOOD), data={"refine": "bogus"}, timeout=60)
     assert r.status_code == 400

@@ -3,6 +3,7 @@ headless Chromium that uploads a page, draws a hint stroke and checks the result
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -44,9 +45,11 @@ def line_page(w=173, h=251) -> np.ndarray:
 def test_colorize_page_handler(echo_backend):
     page = line_page()
     ed = editor_value(page, [((100, 110, 40, 90), (200, 30, 30))])
-    result, (before, after), png, status = handlers.colorize_page(echo_backend, ed, "lineart", "fast", 512)
+    result, (before, after), png, status, ora = handlers.colorize_page(echo_backend, ed, "lineart", "fast", 512)
     assert result.shape == page.shape and np.array_equal(before, page) and np.array_equal(after, result)
     assert Image.open(png).size == (173, 251)
+    with zipfile.ZipFile(ora) as z:  # the layers of the same result (tests/test_layers.py checks them)
+        assert z.read("mergedimage.png") == Path(png).read_bytes() and "data/lines.png" in z.namelist()
     assert "hint points" in status and " 0 hint points" not in status
     r, g, b = result[102:108, 50:80].reshape(-1, 3).mean(0)
     assert r > g + 30 and r > b + 30  # under the stroke: the stroke's colour
@@ -107,7 +110,7 @@ def test_a_page_coloured_like_its_references_and_bad_uploads(echo_backend, tmp_p
     page, ref = gray_page(figure()), tmp_path / "hero.png"
     Image.fromarray(np.ascontiguousarray(figure()[:, ::-1])).save(ref)
     plain = handlers.colorize_page(echo_backend, editor_value(page), "grayscale")[0]
-    result, _, _, status = handlers.colorize_page(echo_backend, editor_value(page), "grayscale", references=[str(ref)])
+    result, _, _, status, _ = handlers.colorize_page(echo_backend, editor_value(page), "grayscale", references=[str(ref)])
     assert not like_the_figure(plain) and like_the_figure(result) and "1 references" in status
     (tmp_path / "notes.png").write_text("not a picture")
     for refs, message in (([str(tmp_path / "notes.png")], "notes.png cannot be used: not an image"),
@@ -226,40 +229,68 @@ BROWSER_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic",
                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
 
-def test_browser_upload_draw_colour(server, tmp_path):
+@contextlib.contextmanager
+def demo_in_chromium(server):
+    """A page of headless Debian chromium on the demo (/ui/); skipped, loudly, only without chromium."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("LOUD SKIP: Debian's chromium is not installed; `make test` installs it with apt-get as root")
     from playwright.sync_api import sync_playwright
 
-    page_file = tmp_path / "page.png"
-    Image.fromarray(line_page(301, 421)).save(page_file)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{server.url}/ui/", wait_until="networkidle")
-            page.locator("#editor input[type=file]").first.set_input_files(str(page_file))
-            page.wait_for_selector("#result img", timeout=60_000)  # coloured at once on upload
-            box = page.locator("#editor canvas").first.bounding_box()
-            x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the page is centred
-            page.mouse.move(x0, y0)
-            page.wait_for_timeout(100)
-            page.mouse.down()
-            for i in range(1, 21):
-                page.mouse.move(x0 + 3 * i, y0 + i, steps=2)
-                page.wait_for_timeout(20)
-            page.mouse.up()
-            page.click("#colour-button")
-            page.wait_for_function("() => { const t = document.querySelector('#status').innerText;"
-                                   " return t.includes('hint points') && !t.includes(' 0 hint points'); }", timeout=60_000)
-            page.screenshot(path=str(tmp_path / "demo.png"))
-            src = page.locator("#result img").get_attribute("src")
-            result = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
+            yield page
         finally:
             browser.close()
+
+
+def test_browser_upload_draw_colour(server, tmp_path):
+    page_file = tmp_path / "page.png"
+    Image.fromarray(line_page(301, 421)).save(page_file)
+    with demo_in_chromium(server) as page:
+        page.locator("#editor input[type=file]").first.set_input_files(str(page_file))
+        page.wait_for_selector("#result img", timeout=60_000)  # coloured at once on upload
+        box = page.locator("#editor canvas").first.bounding_box()
+        x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the page is centred
+        page.mouse.move(x0, y0)
+        page.wait_for_timeout(100)
+        page.mouse.down()
+        for i in range(1, 21):
+            page.mouse.move(x0 + 3 * i, y0 + i, steps=2)
+            page.wait_for_timeout(20)
+        page.mouse.up()
+        page.click("#colour-button")
+        page.wait_for_function("() => { const t = document.querySelector('#status').innerText;"
+                               " return t.includes('hint points') && !t.includes(' 0 hint points'); }", timeout=60_000)
+        page.screenshot(path=str(tmp_path / "demo.png"))
+        src = page.locator("#result img").get_attribute("src")
+        result = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
     assert (tmp_path / "demo.png").stat().st_size > 10_000
     h, w = result.shape[:2]
     assert (h, w) == (421, 301)
     r, g, b = result[h // 2 - 2: h // 2 + 12, w // 2: w // 2 + 40].reshape(-1, 3).mean(0)
     assert r > b + 30 and r > g, (r, g, b)  # the brush's red reached the output under the stroke
+
+
+def test_browser_an_example_loads_colours_and_gives_its_layers(server):
+    """The demo is mounted at /ui: an example's picture must be fetched under /ui too (Gradio builds the editor's
+    URL from the app's root path; without root_path it asked /gradio_api/file=... and got 404)."""
+    with demo_in_chromium(server) as page:
+        missing = []
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        page.locator(".gallery-item").first.click()  # the first example: the painted character, in gray
+        page.wait_for_timeout(1500)  # the editor loads the picture
+        page.click("#colour-button")
+        page.wait_for_function("() => document.querySelector('#status').innerText.includes('hint points')",
+                               timeout=60_000)
+        status = page.locator("#status").inner_text()
+        link = page.locator("#layers a[href*='.ora']").first.get_attribute("href")
+        ora = page.request.get(link if link.startswith("http") else f"{server.url}{link}").body()
+    assert not missing, missing
+    assert "320x320 page, input kind: grayscale" in status, status
+    with zipfile.ZipFile(io.BytesIO(ora)) as z:
+        assert z.read("mimetype") == b"image/openraster"
+        assert Image.open(io.BytesIO(z.read("data/page.png"))).size == (320, 320)

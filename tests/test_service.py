@@ -59,6 +59,26 @@ def test_hints_are_honoured(server):
     assert abs(far[0] - far[1]) < 15 and abs(far[0] - far[2]) < 15  # the other box is not
 
 
+def test_layers_come_back_as_openraster(server):
+    """format=ora: the same colouring as the PNG, as layers (mangacolor.layers; tests/test_layers.py checks them)."""
+    import zipfile
+
+    hints = json.dumps([{"x": 45, "y": 120, "color": "#e01010", "radius": 6}])
+    form = {"files": {"image": ("p.png", png_bytes(line_page()), "image/png")}, "data": {"hints": hints, "mode": "lineart"}}
+    png = server.post(**form)
+    ora = server.post(files=form["files"], data=form["data"] | {"format": "ora"})
+    assert png.status_code == 200 and ora.status_code == 200, ora.text
+    assert ora.headers["content-type"] == "image/openraster" and ora.headers["x-input-kind"] == "lineart"
+    assert "coloured.ora" in ora.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(ora.content)) as z:
+        assert z.read("mimetype") == b"image/openraster" and "<layer name=\"lines\"" in z.read("stack.xml").decode()
+        merged = np.asarray(Image.open(io.BytesIO(z.read("mergedimage.png"))).convert("RGB"))
+        flats = np.asarray(Image.open(io.BytesIO(z.read("data/colours.png"))).convert("RGB")).astype(int)
+    assert np.array_equal(merged, np.asarray(Image.open(io.BytesIO(png.content)).convert("RGB")))
+    red = flats[115:126, 40:51].mean(axis=(0, 1))
+    assert flats.shape == (251, 173, 3) and red[0] > red[1] + 60 and red[0] > red[2] + 60, red
+
+
 GOOD = png_bytes(line_page())
 
 
@@ -98,7 +118,8 @@ def test_models_metrics_and_openapi(server):
             form += json.dumps(spec["components"]["schemas"][ref])
             fields.update(spec["components"]["schemas"][ref].get("properties", {}))
         assert "auto | on | off" in form, doc  # the field and its choices are documented
-        for name, choices in (("mode", MODES), ("quality", ROLES), ("refine", REFINE_MODES)):  # as enums too
+        for name, choices in (("mode", MODES), ("quality", ROLES), ("refine", REFINE_MODES),  # as enums too
+                              ("format", ("png", "ora"))):
             assert fields[name]["enum"] == list(choices), (doc, name, fields.get(name))
         ref = fields["reference"]  # the optional, repeatable reference files
         assert ref["type"] == "array" and ref["default"] == [], (doc, ref)

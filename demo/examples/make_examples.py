@@ -2,7 +2,7 @@
 
 figure.png and panels.png are line art drawn here (project-made, MIT). character.png is a painted
 character made gray, the product's main case: Flare's portrait female12 (CC BY-SA 3.0+, see
-LICENSE.md), a picture of the bundled dataset's test split, so the demo shows a page the models
+LICENSE.md), in the test split of the dataset `make train-default` builds, so the demo shows a page the models
 never trained on. It needs the raw Flare portraits: `mangacolor data fetch flare` first.
 """
 
