@@ -3,7 +3,7 @@
     python bench/page.py [--model models/default] [--requests 20] [--refine off auto] [--no-server]
 
 First the page's stages in this process, one after another (decode, kind, prepare, model,
-solver, compose, PNG), median of a few runs each. Then a real `bentoml serve` on
+solver, compose, PNG; and the layers of format=ora), median of a few runs each. Then a real `bentoml serve` on
 127.0.0.1 and one client posting the page to /colorize: p50/p90 of the whole request
 (upload, decode, model, solver, compose, PNG) with no hints and with 32 point hints.
 `--refine` adds the form field `refine` (one setting per choice) to the hinted requests;
@@ -38,6 +38,7 @@ from bench.common import machine, save  # noqa: E402
 from mangacolor.hints import parse_hints  # noqa: E402
 from mangacolor.image_io import encode_png, load_image  # noqa: E402
 from mangacolor.kinds import detect_kind  # noqa: E402
+from mangacolor.layers import to_ora  # noqa: E402
 from mangacolor.pipeline import decoding_of, finish, prepare  # noqa: E402
 
 H, W = 1700, 1200  # portrait page, (H, W)
@@ -126,6 +127,12 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
         t["solver"] = _paired_diff_ms(lambda: finish(page, pred, p, kind, "off", **decoding),
                                       lambda: finish(page, pred, p, kind, "auto", **decoding), reps)
     t["png"], png = _median_ms(lambda: encode_png(rgb, 1), reps)
+    # layers for painting programs (format=ora; not in the totals): this page, and line art of the same size
+    # (the demo figure's lines, coloured by the same prediction), whose flat colours under the lines cost more
+    t["layers"], _ = _median_ms(lambda: to_ora(page, rgb, kind, png), reps)
+    lines = np.asarray(Image.open(ROOT / "demo/examples/figure.png").convert("RGB").resize(page.shape[1::-1]))
+    lines_rgb = finish(lines, pred, p, "lineart", "off")
+    t["layers_lineart"], _ = _median_ms(lambda: to_ora(lines, lines_rgb, "lineart"), reps)
 
     def total(*keys):
         return tuple(sum(t[k][i] for k in keys) for i in (0, 1))

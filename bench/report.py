@@ -61,7 +61,9 @@ def _page_rows(g: dict) -> list[tuple[str, str, str]]:
              f"refine=off" + (f", {solver['p50_s']:.3f} s refine=auto (solver)" if solver else ""), g["machine"]),
             ("the same page in one process, by stage (ms)",
              ", ".join(f"{k} {ms[k]:.0f}" for k in ("decode", "kind", "prepare_32_hints", "model", "solver",
-                                                     "compose", "png")), g["machine"])]
+                                                     "compose", "png")), g["machine"])] + (
+        [("its layers as OpenRaster (format=ora), in one process (ms)", f"this page {ms['layers']:.0f}, line art of "
+          f"its size {ms['layers_lineart']:.0f}", g["machine"])] if "layers" in ms else [])
 
 
 def _soak_rows(k: dict) -> list[tuple[str, str, str]]:

@@ -21,7 +21,8 @@ def body() -> bytes:
 def test_page_stages_finish_a_page_as_the_service_does(body):
     st = page.stages(MODEL, body, page.hints_json(), reps=1)
     assert st["kind"] == "grayscale" and st["png_bytes"] > 1000
-    expected = {"decode", "kind", "prepare", "prepare_32_hints", "model", "compose", "solver", "png",
+    expected = {"decode", "kind", "prepare", "prepare_32_hints", "model", "compose", "solver", "png", "layers",
+                "layers_lineart",
                 "total_no_hints", "total_32_hints_no_solver", "total_32_hints_solver"}
     assert set(st["wall_ms"]) == expected == set(st["cpu_ms"])
     assert all(v >= 0 for k, v in st["wall_ms"].items() if k != "solver")  # the solver is a difference of two
