@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mangacolor.compose import gray_input, working_size
-from mangacolor.contract import WORK_SIZE, fit_hints, read_hint_set
+from mangacolor.contract import KINDS, WORK_SIZE, fit_hints, read_hint_set
 from mangacolor.hints import Hint, Point, hints_to_json
 from mangacolor.image_io import encode_png, load_image, to_rgb
 from mangacolor.kinds import detect_kind
@@ -155,10 +155,13 @@ def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str
     folder = Path(tempfile.mkdtemp(prefix="mangacolor-"))
     png = encode_png(res.image)
     (folder / "coloured.png").write_bytes(png)
-    (folder / "coloured.ora").write_bytes(to_ora(page, res.image, res.kind, png))
+    ora = None
+    if res.kind in KINDS:  # (an API too old to say which kind it coloured: no layers, the page still comes back)
+        ora = folder / "coloured.ora"
+        ora.write_bytes(to_ora(page, res.image, res.kind, png))
     status = (f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, "
               f"{len(refs)} references, quality: {quality}, refine: {refine}")
-    return res.image, (page, res.image), str(folder / "coloured.png"), status, str(folder / "coloured.ora")
+    return res.image, (page, res.image), str(folder / "coloured.png"), status, ora and str(ora)
 
 
 def save_hint_set(editor: dict | None) -> str:

@@ -4,8 +4,9 @@ end can offer it without touching the model.
 
 The two layers undo the composition of mangacolor.compose:
 
-- line art: "lines" (the page, Multiply) over "colours" (the flat colours under the lines): the same
-  product compose made, so the layers show the result to a level or two;
+- line art: "lines" (the page, Multiply) over "colours" (the flat colours, under the lines too): the
+  same product compose makes, so the layers show the result to a level (under dark lines, up to what
+  the line lets through where two colours meet);
 - grayscale / screentone: "colour" (the coloured page, blend mode Color: its hue and saturation, the
   lightness of what is below) over "page" (the page as it was). Color keeps the painter's luminosity
   (0.3 R + 0.59 G + 0.11 B), not CIE L*, so the layers come within a few levels of the result on most
@@ -31,7 +32,7 @@ from .image_io import encode_png
 MIMETYPE = "image/openraster"
 THUMB_SIDE = 256  # the OpenRaster thumbnail's longest side
 # Under a line darker than this (0 to 255) the page says too little to divide the colour out of the
-# result: the flat colour there is the nearest lighter pixel's.
+# result: the flat colour there is a nearest lighter pixel's.
 LINE_LEVEL = 128
 
 
