@@ -142,11 +142,11 @@ def draw_hints(size: tuple[int, int], hints: list[Hint]) -> np.ndarray:
 
 def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str = "fast", work_size: int = WORK_SIZE,
                   refine: str = "auto", references: list[str] | None = None
-                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str, str]:
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str, str, str | None]:
     """Colour the page in the editor with its hints, like the uploaded reference pictures (if any).
 
     Returns (result, (before, after) for the comparison slider, path of the full-size PNG, status line,
-    path of its layers as OpenRaster, mangacolor.layers).
+    path of its layers as OpenRaster (mangacolor.layers), None when the backend did not say the kind).
     """
     page, hints = page_and_hints(editor)
     refs = load_references(references)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 import httpx
 import numpy as np
@@ -61,8 +62,6 @@ def test_hints_are_honoured(server):
 
 def test_layers_come_back_as_openraster(server):
     """format=ora: the same colouring as the PNG, as layers (mangacolor.layers; tests/test_layers.py checks them)."""
-    import zipfile
-
     hints = json.dumps([{"x": 45, "y": 120, "color": "#e01010", "radius": 6}])
     form = {"files": {"image": ("p.png", png_bytes(line_page()), "image/png")}, "data": {"hints": hints, "mode": "lineart"}}
     png = server.post(**form)
