@@ -22,9 +22,11 @@ import numpy as np
 
 from .abbins import global_hints
 from .compose import (
+    LINE_REACH,
     MULTIPLE,
     compose,
     gray_input,
+    line_free,
     pad_to_multiple,
     unpad,
     working_size,
@@ -120,13 +122,14 @@ def decoding_of(model) -> dict:
 
 def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, refine_mode: str = "off",
            confidence: np.ndarray | None = None, gray_gain: float = 1.0, gray_shadow: float = 0.0,
-           solver: SolverConfig = DEFAULT_SOLVER) -> np.ndarray:
+           solver: SolverConfig = DEFAULT_SOLVER, line_reach: int = LINE_REACH) -> np.ndarray:
     """(3 or 4, h', w') padded prediction -> (H, W, 3) uint8 page in colour, refined by the solver when
     `refine_mode` asks for it (mangacolor.refine); confidence (h', w'): the prediction's 4th channel
     when it has one, or given here. gray_gain, gray_shadow: the model's chroma on gray pages (gray_chroma),
     `**decoding_of(model)`; the solver then spreads hints over a prior that is grayer where the model was
     tuned to be unsure, and the hints keep their colour, in shadows too. solver: the solver's settings
-    (evaluation compares others with `mangacolor eval --solver`)."""
+    (evaluation compares others with `mangacolor eval --solver`). line_reach: line art's lines kept out of
+    the network's colour that far (compose.line_free; -1: not at all, as before 2026-11-24)."""
     hw = prepared.hw
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence
@@ -137,6 +140,8 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
         x, hint, mask = (unpad(a[0], hw) for a in (prepared.x, prepared.hint, prepared.mask))
         pred = solve(x, pred, hint, mask, kind, None if confidence is None else unpad(confidence, hw),
                      cfg=solver, soft=prepared.soft())
+    if kind == "lineart" and line_reach >= 0:  # the lines come from the page alone (compose.line_free)
+        pred = line_free(pred, unpad(prepared.x[0], hw)[0], line_reach)
     return compose(page, pred, kind)
 
 

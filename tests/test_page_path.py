@@ -135,3 +135,34 @@ def test_encode_png_works_in_a_forked_child():
     with mp.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(encode_png, (a, 1)).get(timeout=60)
     assert got == want
+
+
+def test_line_art_lines_come_from_the_page_alone_without_a_halo():
+    """A network that repeats the page's lines in its own lightness (as the bundled ones do) must not draw them
+    a second time: upsampled to the page, its copy of a line was a dark halo beside every line."""
+    from scipy import ndimage
+
+    from mangacolor.pipeline import finish, prepare, run_model
+
+    page = np.full((603, 419, 3), 255, np.uint8)  # 3x the working size below; asymmetric
+    for top, left in ((40, 30), (330, 60)):
+        page[top:top + 200, left:left + 300] = 0
+        page[top + 3:top + 197, left + 3:left + 297] = 255  # 3 px outlines
+
+    def repeats_the_lines(x, hint, mask):  # lightness = the gray input, a warm colour everywhere
+        return np.concatenate([x, np.full_like(x, 0.25), np.full_like(x, 0.2)], axis=1)
+
+    p = prepare(page, [], work_size=201)
+    pred = run_model(repeats_the_lines, p)[0]
+    lines = page[..., 0] < 128
+    dist = ndimage.distance_transform_edt(~lines)
+    beside, far = (dist >= 1) & (dist < 4), dist >= 12  # paper next to a line, and paper away from them
+
+    def lightness(reach: int) -> tuple[float, float]:
+        out = rgb_to_lab(finish(page, pred, p, "lineart", "off", line_reach=reach))[..., 0]
+        return float(out[beside].mean()), float(out[far].mean())
+
+    old_beside, old_far = lightness(-1)
+    new_beside, new_far = lightness(1)
+    assert old_far - old_beside > 10  # the halo, before: the stand-in is a fair model of the problem
+    assert abs(new_far - new_beside) < 2 and abs(new_far - old_far) < 1  # gone; the fill colour unchanged
