@@ -22,9 +22,9 @@ from .contract import KINDS, WORK_SIZE
 from .filters import resize_bands, resize_plane
 
 MULTIPLE = 16  # the U-Net halves the size 4 times
-# Line art: working-size gray below LINE_GRAY is a line; the network's colour is darker than its fill up to
-# LINE_REACH px from one (measured on the demo figure: lightness 0.17 on the lines, 0.74 at 1 px, 0.89 at 2,
-# 0.92 beyond), see line_free.
+# Line art: working-size gray below LINE_GRAY is a line. The network's colour is darker than its fill beside
+# one (on the demo figure, lightness 0.17 on the lines, 0.74 at 1 px, 0.89 at 2, 0.92 beyond); line_free
+# replaces it on the lines and LINE_REACH px beside them (2 would also take thin regions' own colour).
 LINE_GRAY, LINE_REACH = 0.5, 1
 _ROWS_PER_BAND = 64  # composition works in bands of rows small enough to stay in the CPU cache
 
