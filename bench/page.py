@@ -131,7 +131,7 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
     # (the demo figure's lines, coloured by the same prediction), whose flat colours under the lines cost more
     t["layers"], _ = _median_ms(lambda: to_ora(page, rgb, kind, png), reps)
     lines = np.asarray(Image.open(ROOT / "demo/examples/figure.png").convert("RGB").resize(page.shape[1::-1]))
-    lines_rgb = finish(lines, pred, p, "lineart", "off")
+    lines_rgb = finish(lines, pred, prepare(lines, []), "lineart", "off")  # its own lines for compose.line_free
     t["layers_lineart"], _ = _median_ms(lambda: to_ora(lines, lines_rgb, "lineart"), reps)
 
     def total(*keys):

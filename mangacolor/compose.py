@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from .color import AB_SCALE, f_to_rgb8, gray_levels, lightness_f, net_to_rgb, to_gray
 from .contract import KINDS, WORK_SIZE
-from .filters import resize_bands, resize_plane
+from .filters import nearest_outside, resize_bands, resize_plane
 
 MULTIPLE = 16  # the U-Net halves the size 4 times
 # Line art: working-size gray below LINE_GRAY is a line. The network's colour is darker than its fill beside
@@ -80,7 +80,7 @@ def line_free(pred: np.ndarray, gray: np.ndarray, reach: int = LINE_REACH) -> np
         near = ndimage.binary_dilation(near, iterations=reach)
     if not near.any() or near.all():
         return pred
-    iy, ix = ndimage.distance_transform_cdt(near, metric="chessboard", return_distances=False, return_indices=True)
+    iy, ix = nearest_outside(near)
     return pred[:, iy, ix]
 
 
