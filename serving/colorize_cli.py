@@ -164,16 +164,17 @@ def _chapter(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say)
 def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -> int:
     """Colour one image file; returns 1 if it could not be read or coloured."""
     from mangacolor.contract import fit_hints
-    from mangacolor.image_io import ImageError, load_image, save_png, write_atomic
+    from mangacolor.image_io import ImageError, encode_png, load_image, write_atomic
     from mangacolor.layers import to_ora
 
     try:
         rgb = load_image(src)
         res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
                                  args.work_size, args.skip_colored, refine=args.refine, references=refs)
+        png = encode_png(res.image, 3)  # save_png's level; the layers' merged image too
         if args.layers and not res.skipped:  # before the PNG, whose presence means "done"
-            write_atomic(dst.with_suffix(".ora"), to_ora(rgb, res.image, res.kind))
-        save_png(res.image, dst)
+            write_atomic(dst.with_suffix(".ora"), to_ora(rgb, res.image, res.kind, png))
+        write_atomic(dst, png)
     except (ImageError, ValueError) as e:
         say(f"{src}: skipped: {e}")
         return 1
