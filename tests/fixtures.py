@@ -42,7 +42,8 @@ def make_sources(root: Path, n_paired: int = 24, n_color: int = 24) -> dict[str,
         colour.save(pairs / "color" / f"p{i:03d}.png")
         line.save(pairs / "line" / f"p{i:03d}.png")
     drawing(5000)[0].save(pairs / "color" / "lonely.png")  # no matching line art
-    (pairs / "source.json").write_text(json.dumps({"name": "pairs", "license": "CC0 (test fixture)"}))
+    (pairs / "source.json").write_text(json.dumps({"name": "pairs", "license": "CC0 (test fixture)",
+                                                "version": "1.2-3test"}))
     for i in range(n_color):
         drawing(2000 + i, size=(130, 170))[0].save(clips / "sub" / f"c{i:03d}.png")
     shutil.copy(clips / "sub" / "c000.png", clips / "zz_exact_copy.png")

@@ -58,6 +58,18 @@ def test_manifest_counts_pairs_and_card(dataset_dir):
     assert "CC0 (test fixture)" in (dataset_dir / "card.md").read_text()
 
 
+def test_manifest_and_card_record_package_and_library_versions(dataset_dir):
+    """What a rebuild needs to match: each source's package version and the imaging libraries' versions."""
+    import PIL
+
+    m = load_manifest(dataset_dir)
+    assert {s["name"]: s["version"] for s in m["sources"]} == {"pairs": "1.2-3test", "clips": ""}
+    assert m["built_with"]["pillow"] == PIL.__version__ and m["built_with"]["numpy"] == np.__version__
+    md = (dataset_dir / "card.md").read_text()
+    assert "| pairs | 1.2-3test |" in md and "| clips | - |" in md
+    assert f"pillow {PIL.__version__}" in md
+
+
 def test_split_is_deterministic_and_never_leaks(sources, dataset_dir, tmp_path):
     a = load_manifest(dataset_dir)
     srcs = [read_source(sources["pairs"]), read_source(sources["clips"])]

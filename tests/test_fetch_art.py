@@ -106,3 +106,27 @@ def test_holdout_source_becomes_the_characters_split(tmp_path):
     assert load_manifest(tmp_path / "ds")["config"]["holdout"] == ["b"]
     with pytest.raises(ValueError, match="not among the sources"):
         build(srcs, BuildConfig(out=str(tmp_path / "ds2"), workers=1, holdout=("c",)), progress=False)
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("fetch", ["openmoji", "dicebear"])
+def test_npm_sources_ask_for_a_pinned_version(tmp_path, monkeypatch, fetch):
+    """An unpinned `npm pack` takes the newest release, which moves pictures between splits on a rebuild."""
+    from training.data import fetch as fetch_mod
+    from training.data import fetch_art
+
+    asked = []
+
+    def fake_run(cmd, cwd):
+        asked.append(cmd)
+        raise _Stop
+
+    monkeypatch.setattr(fetch_mod, "_run", fake_run)
+    monkeypatch.setattr(fetch_art, "_run", fake_run)
+    with pytest.raises(_Stop):
+        {"openmoji": fetch_mod.fetch_openmoji, "dicebear": fetch_art.fetch_dicebear}[fetch](tmp_path)
+    packages = [a for a in asked[0] if not a.startswith("-") and a not in ("npm", "pack", "install")]
+    assert packages and all("@" in p.lstrip("@") for p in packages), asked[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -155,6 +156,14 @@ def split_records(kept: list[dict], cfg: BuildConfig) -> tuple[list[dict], list[
     return out, dropped
 
 
+def built_with() -> dict[str, str]:
+    """Versions of what decodes, resizes and hashes the pictures. The manifest's hash covers only the items: when a
+    rebuild gives another hash from the same package versions, compare these."""
+    import PIL
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "pillow": PIL.__version__}
+
+
 def manifest_hash(manifest: dict) -> str:
     """sha256 of the items (ids, splits, pixel hashes): identical data gives an identical hash."""
     body = json.dumps([(r["id"], r["split"], r["sha256"]) for r in manifest["items"]], sort_keys=True)
@@ -196,6 +205,7 @@ def build(sources: list[Source], cfg: BuildConfig, progress: bool = True) -> dic
     manifest = {
         "format": MANIFEST_FORMAT,
         "preprocessing_version": PREPROCESSING_VERSION,
+        "built_with": built_with(),
         "config": asdict(cfg),
         "sources": [s.to_dict() for s in sources],
         "items": [{k: v for k, v in r.items() if not k.startswith("_")} for r in kept],
@@ -207,7 +217,7 @@ def build(sources: list[Source], cfg: BuildConfig, progress: bool = True) -> dic
     with open(out / "dropped.jsonl", "w") as f:
         for r in sorted(dropped, key=lambda r: r["id"]):
             f.write(json.dumps({"id": r["id"], "file": r["file"], "reason": r["dropped"]}) + "\n")
-    write_card(out, sources, kept, dropped, unpaired, cfg)
+    write_card(out, sources, kept, dropped, unpaired, cfg, manifest["built_with"])
     return manifest
 
 

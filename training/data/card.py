@@ -35,7 +35,8 @@ def _reason_kind(reason: str) -> str:
     return reason
 
 
-def write_card(out: Path, sources, kept: list[dict], dropped: list[dict], unpaired: dict, cfg) -> dict:
+def write_card(out: Path, sources, kept: list[dict], dropped: list[dict], unpaired: dict, cfg,
+               built_with: dict[str, str]) -> dict:
     """Write card.json and card.md beside the manifest; returns the card."""
     per = defaultdict(Counter)
     stats = defaultdict(list)
@@ -57,6 +58,7 @@ def write_card(out: Path, sources, kept: list[dict], dropped: list[dict], unpair
     groups = Counter(r["group"] for r in kept)
     card = {
         "built": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "built_with": built_with,
         "config": asdict(cfg),
         "sources": [s.to_dict() for s in sources],
         "counts": {s: dict(c) for s, c in per.items()},
@@ -81,14 +83,16 @@ def _markdown(card: dict) -> str:
         f"train {t.get('train', 0)}, val {t.get('val', 0)}, test {t.get('test', 0)}"
         + (f"; held out whole as the characters split: {', '.join(card['config']['holdout'])} "
            f"({t.get('characters', 0)} images, never trained on)." if card["config"].get("holdout") else "."),
+        "Built with " + ", ".join(f"{k} {v}" for k, v in card["built_with"].items()) + ".",
         "",
         "## Sources and licences",
         "",
-        "| source | pairing | licence | url | attribution |",
-        "|---|---|---|---|---|",
+        "| source | package version | pairing | licence | url | attribution |",
+        "|---|---|---|---|---|---|",
     ]
     for s in card["sources"]:
-        lines.append(f"| {s['name']} | {s['pairing']} | {s['license']} | {s['url']} | {s['attribution']} |")
+        lines.append(f"| {s['name']} | {s.get('version') or '-'} | {s['pairing']} | {s['license']} | {s['url']} "
+                     f"| {s['attribution']} |")
     lines += ["", "## Counts", "", "| source | train | val | test | characters | with real line art |",
               "|---|---|---|---|---|---|"]
     for name, c in card["counts"].items():

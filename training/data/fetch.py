@@ -1,6 +1,6 @@
 """`mangacolor data fetch`: bring public illustration sets in from the package registries.
 
-- openmoji: `npm pack openmoji` (CC BY-SA 4.0). Each emoji has a colour SVG and a
+- openmoji: `npm pack openmoji@OPENMOJI_VERSION` (CC BY-SA 4.0). Each emoji has a colour SVG and a
   black line-art SVG drawn by hand: real pairs. Both are rasterized with resvg.
 - openclipart: Debian's `openclipart-png` (public domain), colour clip art;
   line art and manga pages are synthesized from it by the loader.
@@ -24,6 +24,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .fetch_art import ART_SOURCES, fetch_art
+
+# Pinned, like DiceBear's: an unpinned `npm pack` takes whatever is newest, and a new OpenMoji release moves
+# pictures between perceptual-hash groups and so between splits. 17.0.0 has been npm's latest since May 2026: the
+# bundled models' data used it.
+OPENMOJI_VERSION = "17.0.0"
 
 SOURCES = {
     "openmoji": {
@@ -65,9 +70,9 @@ def _render_svg(args: tuple[str, str, int]) -> str | None:
 
 
 def fetch_openmoji(dest: Path, size: int = 512, workers: int = 2) -> int:
-    """npm pack openmoji; rasterize color/ and black/ SVGs into dest/color and dest/line."""
+    """npm pack openmoji (pinned); rasterize color/ and black/ SVGs into dest/color and dest/line."""
     with tempfile.TemporaryDirectory() as tmp:
-        _run(["npm", "pack", "openmoji", "--silent"], Path(tmp))
+        _run(["npm", "pack", f"openmoji@{OPENMOJI_VERSION}", "--silent"], Path(tmp))
         tgz = next(Path(tmp).glob("openmoji-*.tgz"))
         version = tgz.stem.split("-", 1)[1]
         with tarfile.open(tgz) as tf:

@@ -6,7 +6,7 @@ A source folder is either
 - colour-only: images anywhere below it (line art and manga pages are
   synthesized on the fly by the loader).
 An optional `source.json` beside them records name, pairing ("paired" or "color"),
-licence, url and attribution;
+licence, url, attribution and the package version it came from;
 `mangacolor data fetch` writes one for each public source it brings in.
 """
 
@@ -28,6 +28,7 @@ class Source:
     license: str = UNKNOWN_LICENSE
     url: str = ""
     attribution: str = ""
+    version: str = ""    # the npm or Debian package version fetched, "" for a user's own folder
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +58,7 @@ def read_source(path: str | Path, license: str | None = None, name: str | None =
         license=license or meta.get("license", UNKNOWN_LICENSE),
         url=meta.get("url", ""),
         attribution=meta.get("attribution", ""),
+        version=meta.get("version", ""),
     )
 
 
