@@ -74,7 +74,7 @@ def _page_tab(backend) -> None:
             result = gr.Image(label="Coloured page", type="numpy", format="png", elem_id="result")
             download = gr.File(label="Full-size PNG")
             status = gr.Markdown(elem_id="status")
-            layered = gr.File(label="Layers for Krita, GIMP or MyPaint (.ora): lines or page, and colour to repaint",
+            layered = gr.File(label="Layers for Krita, MyPaint or GIMP 3 (.ora): lines or page, and colour to repaint",
                               elem_id="layers")
     with gr.Accordion("Hint sets: keep a character's colours across pages", open=False):
         with gr.Row():

@@ -1,5 +1,5 @@
-"""A coloured page as layers an artist can edit: an OpenRaster file (.ora), which Krita, GIMP, MyPaint
-and Pinta open. Built from the page and its colouring alone (numpy + Pillow + scipy), so every front
+"""A coloured page as layers an artist can edit: an OpenRaster file (.ora), which Krita (checked: docs/api.md),
+MyPaint, Pinta and GIMP 3 open. Built from the page and its colouring alone (numpy + Pillow + scipy), so every front
 end can offer it without touching the model.
 
 The two layers undo the composition of mangacolor.compose:

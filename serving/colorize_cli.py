@@ -45,7 +45,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                         f"references for the rest, after any --reference, at most {MAX_REFERENCES} in all (the ones used "
                         "are listed); implies --skip-colored")
     p.add_argument("--layers", action="store_true",
-                   help="also write each coloured image as layers, NAME.ora (OpenRaster: Krita, GIMP, MyPaint): the "
+                   help="also write each coloured image as layers, NAME.ora (OpenRaster: Krita, MyPaint, GIMP 3): the "
                         "lines or the page, and a colour layer to repaint; chapters stay CBZ")
     p.add_argument("--work-size", type=int, default=WORK_SIZE, help="long side the network sees (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

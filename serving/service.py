@@ -158,7 +158,7 @@ class MangaColor:
                        model: str = Form("", description="a deployed model tag (default: the live one)"),
                        refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and stops "
                                                                   "colour at lines (auto: with hints or references)"),
-                       format: str = choice("png", FORMATS, ": ora is OpenRaster, layers for Krita, GIMP or MyPaint: "
+                       format: str = choice("png", FORMATS, ": ora is OpenRaster, layers for Krita, MyPaint or GIMP 3: "
                                                              "the lines or the page, and a colour layer to repaint"),
                        ) -> Response:
         """Colour one page; the answer has the input's exact width and height."""
