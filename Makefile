@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: run test test-fast lint venv browser bench train-default clean help
+.PHONY: run test test-fast lint venv browser krita bench train-default clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
@@ -28,10 +28,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "WARNING: chromium is missing and this is not root: the browser test will be SKIPPED"; fi; }
 
+# The layers test opens .ora files in Debian's krita, headless under xvfb; install them when missing and we may.
+krita:
+	@command -v krita >/dev/null 2>&1 && command -v xvfb-run >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq --no-install-recommends krita xvfb xauth) >/dev/null; \
+	  else echo "WARNING: krita or xvfb is missing and this is not root: the Krita layers test will be SKIPPED"; fi; }
+
 lint: $(STAMP)  ## ruff (configured in pyproject.toml)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser lint  ## lint, then the whole test suite
+test: $(STAMP) browser krita lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP) lint  ## everything not marked slow (no training, no servers)

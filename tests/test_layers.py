@@ -4,6 +4,7 @@ programs do (W3C compositing: Multiply, Color), give back the coloured page."""
 from __future__ import annotations
 
 import io
+import os
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -146,3 +147,42 @@ def test_colorize_writes_layers_beside_the_png_and_makes_missing_ones(tmp_path, 
     assert like_the_figure(coloured) and np.array_equal(merged, coloured) and ops == ["svg:color", "svg:src-over"]
     assert "exists: skipped" in colorize("--layers")  # both there: nothing redone
     assert not list(out.glob("*.tmp"))
+
+
+@pytest.fixture(scope="module")
+def krita_home(tmp_path_factory):
+    """One HOME for Krita's settings: its first start there sets them up (about 10 s), later ones reuse them."""
+    return tmp_path_factory.mktemp("krita_home")
+
+
+@pytest.mark.parametrize("kind", ["lineart", "grayscale"])
+def test_krita_flattens_the_layers_into_the_result(tmp_path, krita_home, kind):
+    """A real painting program opens the file: Krita composites the layers (the merged image is blacked out
+    so that only the layers can give the picture) as the W3C blend modes above, into the product's result."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("krita") and shutil.which("xvfb-run")):
+        pytest.skip("LOUD SKIP: Debian's krita or xvfb is not installed; `make test` installs them with apt-get as root")
+    page, coloured = coloured_like(kind)
+    ora = tmp_path / "page.ora"
+    with zipfile.ZipFile(io.BytesIO(to_ora(page, coloured, kind))) as src, zipfile.ZipFile(ora, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename in ("mergedimage.png", "Thumbnails/thumbnail.png"):
+                black = io.BytesIO()
+                Image.new("RGB", Image.open(io.BytesIO(data)).size).save(black, "PNG")
+                data = black.getvalue()
+            dst.writestr(info, data)
+    flat = tmp_path / "flat.png"
+    subprocess.run(["xvfb-run", "-a", "krita", "--export", "--export-filename", str(flat), str(ora)],
+                   env={"PATH": os.environ["PATH"], "HOME": str(krita_home)}, capture_output=True, timeout=180)
+    assert flat.is_file(), "krita exported nothing"
+    shown = np.asarray(Image.open(flat).convert("RGB")).astype(np.float64)
+    assert shown.shape == (H, W, 3)
+    assert np.abs(shown - composite(layers(page, coloured, kind))).max() <= 1  # the blend modes the tests model
+    diff = np.abs(shown - coloured)
+    if kind == "lineart":
+        assert diff[page[..., 0] >= 128].max() <= 1 and diff.mean() < 0.5
+    else:
+        assert diff.mean() < 8 and like_the_figure(shown.round().astype(np.uint8))
