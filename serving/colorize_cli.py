@@ -167,10 +167,14 @@ def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -
     from mangacolor.image_io import ImageError, encode_png, load_image, write_atomic
     from mangacolor.layers import to_ora
 
+    redo = dst.exists()  # only for its missing layers (see main)
     try:
         rgb = load_image(src)
         res = colorizer.colorize(rgb, args.mode, fit_hints(hints, hint_size, (rgb.shape[1], rgb.shape[0])),
                                  args.work_size, args.skip_colored, refine=args.refine, references=refs)
+        if redo and res.skipped:  # in colour already: it has no layers, and its copy is there
+            say(f"{dst} exists: skipped (done earlier; in colour already, so no layers)")
+            return 0
         png = encode_png(res.image, 3)  # save_png's level; the layers' merged image too
         if args.layers and not res.skipped:  # before the PNG, whose presence means "done"
             write_atomic(dst.with_suffix(".ora"), to_ora(rgb, res.image, res.kind, png))
@@ -179,5 +183,6 @@ def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -
         say(f"{src}: skipped: {e}")
         return 1
     extra = " + .ora layers" if args.layers and not res.skipped else ""
-    say(f"{src} -> {dst}{extra} ({'already in colour, copied' if res.skipped else res.kind})")
+    copied = "already in colour, copied" + (" without layers" if args.layers else "")
+    say(f"{src} -> {dst}{extra} ({copied if res.skipped else res.kind})")
     return 0

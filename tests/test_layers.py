@@ -149,6 +149,23 @@ def test_colorize_writes_layers_beside_the_png_and_makes_missing_ones(tmp_path, 
     assert not list(out.glob("*.tmp"))
 
 
+def test_colorize_layers_leave_a_page_already_in_colour_alone_on_a_rerun(tmp_path, capsys):
+    """A page in colour is copied without layers; a rerun with --layers must not copy it again."""
+    from mangacolor.cli import main
+    from tests.hint_echo import export_hint_echo
+
+    echo = str(export_hint_echo(tmp_path / "echo"))
+    page, out = tmp_path / "page.png", tmp_path / "out"
+    Image.fromarray(figure()).save(page)
+    args = ["colorize", str(page), "--out", str(out), "--model", echo, "--device", "cpu", "--layers", "--skip-colored"]
+    assert main(args) == 0
+    assert "copied without layers" in capsys.readouterr().out
+    assert (out / "page.png").exists() and not (out / "page.ora").exists()
+    stamp = (out / "page.png").stat().st_mtime_ns
+    assert main(args) == 0
+    assert "exists: skipped" in capsys.readouterr().out and (out / "page.png").stat().st_mtime_ns == stamp
+
+
 @pytest.fixture(scope="module")
 def krita_home(tmp_path_factory):
     """One HOME for Krita's settings: its first start there sets them up (about 10 s), later ones reuse them."""
