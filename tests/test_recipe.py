@@ -123,3 +123,21 @@ def test_training_curves_come_from_metrics_jsonl_without_tensorboard(tmp_path):
     (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     curves_png({"member0": run}, tmp_path / "curves.png")
     assert Image.open(tmp_path / "curves.png").size[0] > 600 and not (run / "tb").exists()
+
+
+def test_before_after_shows_test_pictures_made_gray_with_and_without_hints(exported, dataset_dir, tmp_path):
+    """The README's figure: one row per test picture of the named source (page, no hints, hints, original)."""
+    from PIL import Image
+
+    from training.data.build import load_manifest
+    from training.recipe_figures import before_after
+
+    dest = tmp_path / "before_after.png"
+    before_after(exported, str(dataset_dir), dest, n=2, sources=("clips",))
+    tests = [r["id"] for r in load_manifest(dataset_dir)["items"] if r["split"] == "test" and r["source"] == "clips"]
+    assert tests
+    assert Image.open(dest).size == (4 * 330, min(2, len(tests)) * 330)
+    text = dest.with_suffix(".txt").read_text()
+    assert all(i in text for i in tests[:2]) and "clips: CC0 (test fixture)" in text and "8 hints" in text
+    with pytest.raises(ValueError, match="no pictures"):
+        before_after(exported, str(dataset_dir), dest, sources=("flare",))
