@@ -72,9 +72,10 @@ def before_after(model_dir: Path, data: str, dest: Path, n: int = 3, sources: tu
             row[:h, j * cell: j * cell + w] = im
         rows.append(row)
     Image.fromarray(np.concatenate(rows)).save(dest)
-    licences = {s["name"]: s["license"] for s in manifest["sources"]}
+    credit = {s["name"]: s["license"] + (f", {s['attribution']}" if s.get("attribution") else "")
+              for s in manifest["sources"]}  # CC BY-SA asks for the authors' names beside the licence
     used = sorted({r["source"] for r in items})
     dest.with_suffix(".txt").write_text(
         "Test-split pictures made gray: " + ", ".join(r["id"] for r in items) + " ("
-        + "; ".join(f"{s}: {licences.get(s, 'unknown')}" for s in used) + "). Columns: page, coloured with no hints, "
+        + "; ".join(f"{s}: {credit.get(s, 'unknown')}" for s in used) + "). Columns: page, coloured with no hints, "
         f"coloured with {hints} hints sampled from the original (marked), original. Model: {Path(model_dir).name}.\n")
