@@ -153,15 +153,15 @@ def colorize_page(backend, editor: dict | None, mode: str = "auto", quality: str
     res = backend.colorize(page, mode, hints, int(work_size), False, quality, refine,
                            references=[r.rgb for r in refs] or None)
     folder = Path(tempfile.mkdtemp(prefix="mangacolor-"))
-    png = encode_png(res.image)
-    (folder / "coloured.png").write_bytes(png)
+    png, png_path = encode_png(res.image), folder / "coloured.png"
+    png_path.write_bytes(png)
     ora = None
     if res.kind in KINDS:  # (an API too old to say which kind it coloured: no layers, the page still comes back)
         ora = folder / "coloured.ora"
         ora.write_bytes(to_ora(page, res.image, res.kind, png))
     status = (f"{page.shape[1]}x{page.shape[0]} page, input kind: {res.kind}, {len(hints)} hint points, "
               f"{len(refs)} references, quality: {quality}, refine: {refine}")
-    return res.image, (page, res.image), str(folder / "coloured.png"), status, ora and str(ora)
+    return res.image, (page, res.image), str(png_path), status, ora and str(ora)
 
 
 def save_hint_set(editor: dict | None) -> str:

@@ -63,9 +63,10 @@ def before_after(model_dir: Path, data: str, dest: Path, n: int = 3, sources: tu
         given = sample_n_hints(target, hints, np.random.default_rng([i, 7]), HintSamplerConfig(p_stroke=0.0))
         hinted = Image.fromarray(col.colorize(page, "grayscale", given).image)
         draw = ImageDraw.Draw(hinted)
-        for h in given:  # where each hint was, in its colour, ringed so that it shows on any ground
-            draw.ellipse((h.x - 4, h.y - 4, h.x + 4, h.y + 4), fill=tuple(h.color), outline=(0, 0, 0))
-            draw.ellipse((h.x - 5, h.y - 5, h.x + 5, h.y + 5), outline=(255, 255, 255))
+        for hint in given:  # where each hint was, in its colour, ringed so that it shows on any ground
+            x, y = hint.x, hint.y
+            draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=tuple(hint.color), outline=(0, 0, 0))
+            draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(255, 255, 255))
         h, w = target.shape[:2]
         row = np.full((cell, 4 * cell, 3), 255, np.uint8)
         for j, im in enumerate((page, col.colorize(page, "grayscale").image, np.asarray(hinted), target)):
