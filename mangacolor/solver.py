@@ -60,7 +60,9 @@ class SolverConfig:
     region_leak: float = 0.3       # line art: affinity across a line into a small region (1 inside one)
     small_region: float = 0.005    # line art: regions under this share of the page (or 64 px) are small
     open_data_weight: float = 0.01  # line art: pull towards the network inside a hinted region that touches
-    #                                  the page's edge (open), so its hint colours the area near it
+    #                                  the page's edge (open), so its hint colours the area near it;
+    #                                  lower fills a coloured background but floods paper from a leaky
+    #                                  figure part (validation chose 0.01; docs/solver.md)
     reference_weight: float = 0.5  # gray pages: pull towards a reference's colour (mangacolor.reference) at
     #                                confidence 1: 25x the network's, so matched colours spread between them
 
