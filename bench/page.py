@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, save  # noqa: E402
+from mangacolor.contract import REFINE_MODES  # noqa: E402
 from mangacolor.hints import parse_hints  # noqa: E402
 from mangacolor.image_io import encode_png, load_image  # noqa: E402
 from mangacolor.kinds import detect_kind  # noqa: E402
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="models/default")
     p.add_argument("--requests", type=int, default=20, help="timed requests per setting, after 3 warm-ups")
     p.add_argument("--reps", type=int, default=7, help="runs per in-process stage")
-    p.add_argument("--refine", nargs="*", default=[], choices=["auto", "on", "off"],
+    p.add_argument("--refine", nargs="*", default=[], choices=REFINE_MODES,
                    help="send form field refine=<mode> with the hinted requests, one setting per mode")
     p.add_argument("--no-server", action="store_true", help="the in-process stages only (printed, not saved)")
     args = p.parse_args(argv)

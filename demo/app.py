@@ -63,7 +63,8 @@ def _page_tab(backend) -> None:
             with gr.Row():
                 mode = gr.Radio(list(MODES), value="auto", label="Input kind")
                 quality = gr.Radio(list(ROLES), value="fast", label="Quality")
-                refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)")
+                refine = gr.Radio(list(REFINE_MODES), value="auto", label="Refine (hints land, colour stops at lines)",
+                                  info="fill: on line art a hint on the background colours all of it")
             work = gr.Slider(256, 1024, value=WORK_SIZE, step=64, label="Working resolution (long side, px)")
             with gr.Row():
                 refs = _references_upload("references")

@@ -30,7 +30,7 @@ from .hints import Hint, HintError, hints_to_json, parse_hints, scale_hints
 KINDS = ("lineart", "grayscale", "screentone")
 MODES = ("auto", *KINDS)
 ROLES = ("fast", "ensemble")
-REFINE_MODES = ("auto", "on", "off")
+REFINE_MODES = ("auto", "on", "off", "fill")
 STRUCTURES = ("single", "ensemble")
 WORK_SIZE = 512
 

@@ -15,7 +15,7 @@ an ONNX Runtime session in serving. Same inputs, same numbers.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -131,6 +131,8 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
     (evaluation compares others with `mangacolor eval --solver`). line_reach: line art's lines kept out of
     the network's colour that far (compose.line_free; -1: not at all, as before 2026-11-24)."""
     hw = prepared.hw
+    if refine_mode == "fill":  # line art's open regions too are filled from their hints (mangacolor.refine)
+        solver = replace(solver, open_data_weight=solver.fill_open_data_weight)
     pred, own = split_prediction(pred)
     confidence = own if confidence is None else confidence
     pred = unpad(pred, hw)

@@ -3,6 +3,9 @@
     refine="auto"  on when the user gave hints (the default)
     refine="on"    always (without hints the network's colour is smoothed inside regions and along edges)
     refine="off"   the network's colour as it is
+    refine="fill"  as "auto", and on line art a hint fills its whole region even where that region is open
+                   to the page's edge (a coloured background; "auto" colours only the area near the hint,
+                   so a leaky figure part does not flood the paper). Other pages: as "auto".
 
 Runs on the padded working-size prediction and returns the same shape, so composition
 (mangacolor.compose) is unchanged: gray pages keep their own luminance, line art keeps
@@ -29,7 +32,7 @@ def check_refine(mode: str) -> str:
 
 def wants_refine(mode: str, has_hints: bool) -> bool:
     """Whether `mode` runs the solver for a page with or without hints."""
-    return check_refine(mode) == "on" or (mode == "auto" and has_hints)
+    return check_refine(mode) == "on" or (mode in ("auto", "fill") and has_hints)
 
 
 def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, kind: str,

@@ -63,6 +63,8 @@ class SolverConfig:
     #                                  the page's edge (open), so its hint colours the area near it;
     #                                  lower fills a coloured background but floods paper from a leaky
     #                                  figure part (validation chose 0.01; docs/solver.md)
+    fill_open_data_weight: float = 0.0   # the same for refine="fill": none, so an open region is filled
+    #                                       from its hints like a closed one
     reference_weight: float = 0.5  # gray pages: pull towards a reference's colour (mangacolor.reference) at
     #                                confidence 1: 25x the network's, so matched colours spread between them
 
@@ -256,7 +258,8 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     # A region that touches the page's edge is open: the paper around the figure, or a region whose
     # lines have a gap wider than the ball. A hint there colours the area near it, not the whole page.
     edge = np.zeros(n, bool)
-    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    if cfg.open_data_weight > 0:  # (at 0 nothing fades: an open region is filled like a closed one)
+        edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     pull = np.where(edge[labels], cfg.open_data_weight * conf, 0.0)
     # The common case needs no solve: a closed region whose hints are all one colour is that colour.
     at = labels[fixed]                                                # (k,) region of each hint pixel

@@ -35,7 +35,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", default="auto", choices=MODES)
     p.add_argument("--hints", default=None, help="hints JSON (a saved hint set is rescaled to each page)")
     p.add_argument("--refine", default="auto", choices=REFINE_MODES,
-                   help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints or references)")
+                   help="colour solver: hints land exactly and colour stops at lines (auto: when there are hints or references; "
+                        "fill: as auto, and on line art a hint on the background fills all of it)")
     p.add_argument("--skip-colored", action="store_true", help="leave pages that are already in colour untouched")
     p.add_argument("--reference", nargs="+", action="extend", default=[], metavar="PICTURE",
                    help=f"coloured pictures of the same characters (at most {MAX_REFERENCES}; PNG, JPEG, WebP, BMP or "

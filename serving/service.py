@@ -157,7 +157,8 @@ class MangaColor:
                        quality: str = choice("fast", ROLES, ": the live model that answers"),
                        model: str = Form("", description="a deployed model tag (default: the live one)"),
                        refine: str = choice("auto", REFINE_MODES, ": the colour solver makes hints land exactly and stops "
-                                                                  "colour at lines (auto: with hints or references)"),
+                                                                  "colour at lines (auto: with hints or references; fill: "
+                                                                  "as auto, and a line-art hint fills an open background)"),
                        format: str = choice("png", FORMATS, ": ora is OpenRaster, layers for Krita, MyPaint or GIMP 3: "
                                                              "the lines or the page, and a colour layer to repaint"),
                        ) -> Response:

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
+from mangacolor.contract import REFINE_MODES
+
 LIMIT_MB = 2  # MANGACOLOR_MAX_UPLOAD_MB in tests/server.py
 
 
@@ -125,6 +127,7 @@ CORPUS = {
     "refine off": (IMG(GOOD), {"refine": "off"}, 200),
     "refine on": (IMG(GOOD), {"refine": "on"}, 200),
     "refine on, hints": (IMG(GOOD), {"refine": "on", "hints": '[{"x": 40, "y": 60, "color": "#c04030"}]'}, 200),
+    "refine fill, hints": (IMG(GOOD), {"refine": "fill", "hints": '[{"x": 40, "y": 60, "color": "#c04030"}]'}, 200),
 }
 SIZES = {"exif-rotated jpeg": (251, 173)}
 
@@ -237,7 +240,7 @@ def test_bad_refine_is_a_bad_parameter_that_names_the_choices(server):
     assert r.status_code == 400
     body = r.json()
     assert body["error"] == "bad_parameter" and "refine" in body["detail"], body
-    assert all(choice in body["detail"] for choice in ("auto", "on", "off")) and "bogus" in body["detail"]
+    assert all(choice in body["detail"] for choice in REFINE_MODES) and "bogus" in body["detail"]
     assert server.ready()
 
 

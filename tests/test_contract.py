@@ -29,7 +29,7 @@ from mangacolor.pipeline import colorize
 
 def test_the_vocabulary():
     assert MODES == ("auto", *KINDS) and len(set(MODES)) == len(MODES)
-    assert ROLES == ("fast", "ensemble") and REFINE_MODES == ("auto", "on", "off")
+    assert ROLES == ("fast", "ensemble") and REFINE_MODES == ("auto", "on", "off", "fill")
 
 
 def test_structure_and_checks_are_read_under_old_and_new_names():

@@ -100,6 +100,20 @@ def test_refine_reaches_the_pipeline(server):
         assert abs(other[0] - other[1]) < 15 and abs(other[0] - other[2]) < 15, other
 
 
+def test_refine_fill_colours_the_open_paper_around_the_boxes_from_one_hint(server):
+    """The paper around the boxes touches the page's edge: refine=auto colours it near the hint only, refine=fill
+    all of it (mangacolor.refine); inside the boxes neither colours anything."""
+    hints = json.dumps([{"x": 4, "y": 125, "color": "#e01010", "radius": 3}])  # the left margin, 10 px wide
+    for refine, filled in (("auto", False), ("fill", True)):
+        r = server.post(files={"image": ("p.png", GOOD, "image/png")},
+                        data={"hints": hints, "mode": "lineart", "refine": refine})
+        assert r.status_code == 200, r.text
+        o = np.asarray(Image.open(io.BytesIO(r.content))).astype(int)
+        corner, inside = o[247, 168], o[125, 45]                       # the far corner, 240 px away; a box
+        assert (corner[0] > corner[1] + 60 and corner[0] > corner[2] + 60) == filled, (refine, corner)
+        assert abs(inside[0] - inside[1]) < 15 and abs(inside[0] - inside[2]) < 15, (refine, inside)
+
+
 def test_models_metrics_and_openapi(server):
     m = httpx.get(f"{server.url}/models", timeout=10).json()
     assert any(d["live"] and d["tag"] == server.echo_tag for d in m["models"])
@@ -116,7 +130,7 @@ def test_models_metrics_and_openapi(server):
         for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', form)):
             form += json.dumps(spec["components"]["schemas"][ref])
             fields.update(spec["components"]["schemas"][ref].get("properties", {}))
-        assert "auto | on | off" in form, doc  # the field and its choices are documented
+        assert "auto | on | off | fill" in form, doc  # the field and its choices are documented
         for name, choices in (("mode", MODES), ("quality", ROLES), ("refine", REFINE_MODES),  # as enums too
                               ("format", ("png", "ora"))):
             assert fields[name]["enum"] == list(choices), (doc, name, fields.get(name))

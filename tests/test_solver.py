@@ -343,13 +343,30 @@ def test_a_drawn_strand_between_hinted_regions_takes_their_colour():
 
 
 def test_refine_modes_are_checked():
-    assert REFINE_MODES == ("auto", "on", "off")
+    assert REFINE_MODES == ("auto", "on", "off", "fill")
     for mode in REFINE_MODES:
         assert check_refine(mode) == mode
-    with pytest.raises(ValueError, match="auto, on, off") as e:
+    with pytest.raises(ValueError, match="auto, on, off, fill") as e:
         check_refine("bogus")
     assert "bogus" in str(e.value)
-    assert [wants_refine(m, hinted) for m in REFINE_MODES for hinted in (False, True)] == [False, True, True, True, False, False]
+    assert [wants_refine(m, hinted) for m in REFINE_MODES for hinted in (False, True)] == [
+        False, True, True, True, False, False, False, True]
+
+
+def test_fill_lets_a_hint_on_the_paper_around_the_figure_colour_all_of_it():
+    """The paper around the boxes touches the page's edge (open). "auto": a hint there colours the area near
+    it and fades into the network's white; "fill": all of that paper, and still nothing inside the boxes."""
+    hint = [Point(8, 6, RED, 3)]                                   # top-left corner of the paper around
+    far = (slice(H - 10, H), slice(W - 40, W))                     # its opposite corner, 300 px away
+    base, auto, fill = lineart([]), lineart(hint, "auto"), lineart(hint, "fill")
+    assert max_de(auto[4:9, 6:11], RED) < 3.0 and max_de(fill[4:9, 6:11], RED) < 3.0    # both land the hint
+    assert de(auto[far], base[far]).mean() < 10.0                  # auto: faded to the network's colour far away
+    assert max_de(fill[far], RED) < 3.0                            # fill: the whole open region
+    for region in (A_IN, BL_IN, BR_IN):                            # closed regions: untouched either way
+        assert max_de(fill[region], base[region]) < 3.0, region
+    page = boxes()                                                 # gray pages: "fill" is "auto"
+    gray = colorize(page, painter, "grayscale", hint, work_size=W, refine="fill")
+    assert np.array_equal(gray, colorize(page, painter, "grayscale", hint, work_size=W, refine="auto"))
 
 
 def test_a_bad_refine_mode_fails_before_the_model_runs():
@@ -362,9 +379,9 @@ def test_a_bad_refine_mode_fails_before_the_model_runs():
         return white(x, hint, mask)
 
     page = boxes()
-    with pytest.raises(ValueError, match="auto, on, off"):
+    with pytest.raises(ValueError, match="auto, on, off, fill"):
         Colorizer(lambda quality: predict).colorize(page, "lineart", refine="bogus")
-    with pytest.raises(ValueError, match="auto, on, off"):
+    with pytest.raises(ValueError, match="auto, on, off, fill"):
         colorize(page, predict, "lineart", [], work_size=W, refine="bogus")
     assert calls == []
     res = Colorizer(lambda quality: predict).colorize(page, "lineart", [Point(60, 100, RED, 4)], work_size=W,

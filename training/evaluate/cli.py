@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from mangacolor.contract import REFINE_MODES
+
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.description = ("Score checkpoints, ensembles (manifest .json) or exported ONNX models on a split, next to the "
@@ -24,7 +26,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sources", nargs="+", default=(), metavar="SOURCE",
                    help="only the split's images from these dataset sources (default: all)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--refine", default="auto", choices=["auto", "on", "off"],
+    p.add_argument("--refine", default="auto", choices=REFINE_MODES,
                    help="the models' colour solver, as in the product (default: %(default)s: where there are hints)")
     p.add_argument("--solver", nargs="+", default=(), metavar="KEY=VALUE",
                    help="the models' solver settings instead of the product's (mangacolor.solver.SolverConfig), "
