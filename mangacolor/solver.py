@@ -104,6 +104,12 @@ class GrayGuide:
     def links(self) -> list[tuple[tuple[int, int], np.ndarray]]:
         return affinities(self.gray, self.sigma2_floor)
 
+    @staticmethod
+    def halve_fixed(fixed: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # a coarse pixel is held where any of its four is, at their mean: a hint dot survives every level
+        count = np.maximum(_halve(fixed.astype(np.float64), "sum"), 1.0)
+        return _halve(fixed, "any"), _halve(np.where(fixed, values, 0.0), "sum") / count
+
     def halve(self) -> "GrayGuide":
         return GrayGuide(_halve(self.gray, "mean"), self.sigma2_floor)
 
@@ -137,6 +143,15 @@ class RegionGuide:
             wt[r] = np.where(a == b, 1.0, np.where(self.small[a] | self.small[b], self.leak, 0.0))
             out.append(((dy, dx), wt))
         return out
+
+    def halve_fixed(self, fixed: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # as GrayGuide's, but only held pixels of the coarse pixel's own region count (its label is sampled,
+        # see halve). Held wherever any of its four was (until 2026-11-24), a coarse pixel of the region
+        # beside a hinted one took the hinted colour, and where the network was unsure that colour came
+        # back as a band a few pixels past the line (tests/test_solver.py)
+        h, w = self.shape
+        block = np.repeat(np.repeat(self.labels[::2, ::2], 2, axis=0), 2, axis=1)[:h, :w]  # (h, w)
+        return GrayGuide.halve_fixed(fixed & (self.labels == block), values)
 
     def halve(self) -> "RegionGuide":
         # a coarse pixel takes one fine pixel's region; regions thinner than the grid step vanish
@@ -184,9 +199,7 @@ def _cascade(guide, prior, data, fixed, values, cfg, levels_left=8):
         start = np.where(fixed, values, prior)
         iters = 120  # the coarsest grid is small: iterate it to convergence
     else:
-        cfixed = _halve(fixed, "any")
-        count = np.maximum(_halve(fixed.astype(np.float64), "sum"), 1.0)
-        cvalues = _halve(np.where(fixed, values, 0.0), "sum") / count
+        cfixed, cvalues = guide.halve_fixed(fixed, values)
         # the coarse prior is the data-weighted mean of the fine one: a strongly pulled pixel (a reference's
         # match) keeps its colour on the coarse grid instead of being averaged with its weak neighbours
         cdata = guide.halve_data(data)

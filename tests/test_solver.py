@@ -94,6 +94,28 @@ def test_a_hint_colours_its_closed_region_and_nothing_else(x, y, inside, others)
         assert max_de(out[region], base[region]) < 3.0, region     # every other region stays as it was
 
 
+def unsure(x, hint, mask):
+    """A network that sees nothing and says so: paper white, confidence 0.05. (N,1,h,w) -> (N,4,h,w)."""
+    out = np.zeros((x.shape[0], 4, *x.shape[2:]), np.float32)
+    out[:, 0], out[:, 3] = 1.0, 0.05
+    return out
+
+
+@pytest.mark.parametrize("hint, mode, beside", [
+    (Point(60, 100, RED, 4), "auto", (slice(0, 13), slice(0, W))),           # box A hinted; the paper around
+    (Point(8, 6, RED, 3), "fill", (slice(18, 178), slice(23, 138))),         # the paper filled; box A
+    (Point(8, 6, RED, 3), "fill", (slice(33, 168), slice(173, 229))),        # the paper filled; B, left of its wall
+], ids=["box-to-paper", "paper-to-box", "paper-to-box-B"])
+def test_a_hinted_region_keeps_its_colour_out_of_the_region_beside_it(hint, mode, beside):
+    """Up to the line, every pixel: the solver's coarse grids once held a pixel of the region beside a line at
+    the hinted colour when any of its four was hinted, a band past every line where the network was unsure
+    (up to dE 58 on the paper beside a hinted box)."""
+    page = boxes()
+    base = colorize(page, unsure, "lineart", [], work_size=W, refine=mode)
+    out = colorize(page, unsure, "lineart", [hint], work_size=W, refine=mode)
+    assert max_de(out[beside], base[beside]) < 3.0
+
+
 def test_a_two_pixel_gap_does_not_leak():
     page = boxes()
     labels, _ = segment((page[..., 0] / 255.0).astype(np.float32))
