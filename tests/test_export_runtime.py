@@ -222,7 +222,7 @@ def test_colorize_cli_refine_option(exported, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["colorize", "--help"])
     assert e.value.code == 0
-    assert "--refine {auto,on,off}" in capsys.readouterr().out
+    assert "--refine {auto,on,off,fill}" in capsys.readouterr().out
     src = tmp_path / "a.png"
     drawing(1, size=(131, 187))[1].save(src)
     with pytest.raises(SystemExit) as e:  # argparse refuses it before any model is loaded
