@@ -20,12 +20,13 @@ from scipy import ndimage
 from .color import AB_SCALE, f_to_rgb8, gray_levels, lightness_f, net_to_rgb, to_gray
 from .contract import KINDS, WORK_SIZE
 from .filters import nearest_outside, resize_bands, resize_plane
+from .regions import LINE_THRESHOLD
 
 MULTIPLE = 16  # the U-Net halves the size 4 times
-# Line art: working-size gray below LINE_GRAY is a line. The network's colour is darker than its fill beside
-# one (on the demo figure, lightness 0.17 on the lines, 0.74 at 1 px, 0.89 at 2, 0.92 beyond); line_free
-# replaces it on the lines and LINE_REACH px beside them (2 would also take thin regions' own colour).
-LINE_GRAY, LINE_REACH = 0.5, 1
+# Line art: working-size gray below the regions' LINE_THRESHOLD is a line. The network's colour is darker than its
+# fill beside one (on the demo figure, lightness 0.17 on the lines, 0.74 at 1 px, 0.89 at 2, 0.92 beyond);
+# line_free replaces it on the lines and LINE_REACH px beside them (2 would also take thin regions' own colour).
+LINE_REACH = 1
 _ROWS_PER_BAND = 64  # composition works in bands of rows small enough to stay in the CPU cache
 
 
@@ -75,7 +76,7 @@ def line_free(pred: np.ndarray, gray: np.ndarray, reach: int = LINE_REACH) -> np
     nearest pixel away from the lines on the lines and up to `reach` px from them. The network repeats the
     page's lines in its own lightness; `compose` multiplies its colour under the page's lines, so they were
     drawn twice, and upsampled to a big page the network's copy became a dark halo that thickened every line."""
-    near = gray < LINE_GRAY
+    near = gray < LINE_THRESHOLD
     if reach > 0 and near.any():
         near = ndimage.binary_dilation(near, iterations=reach)
     if not near.any() or near.all():

@@ -176,7 +176,7 @@ def _image(src: Path, dst: Path, colorizer, args, hints, hint_size, refs, say) -
         if redo and res.skipped:  # in colour already: it has no layers, and its copy is there
             say(f"{dst} exists: skipped (done earlier; in colour already, so no layers)")
             return 0
-        png = encode_png(res.image, 3)  # save_png's level; the layers' merged image too
+        png = encode_png(res.image)  # once, for the PNG and the layers' merged image
         if args.layers and not res.skipped:  # before the PNG, whose presence means "done"
             write_atomic(dst.with_suffix(".ora"), to_ora(rgb, res.image, res.kind, png))
         write_atomic(dst, png)
