@@ -4,8 +4,9 @@
     refine="on"    always (without hints the network's colour is smoothed inside regions and along edges)
     refine="off"   the network's colour as it is
     refine="fill"  as "auto", and on line art a hint fills its whole region even where that region is open
-                   to the page's edge (a coloured background; "auto" colours only the area near the hint,
-                   so a leaky figure part does not flood the paper). Other pages: as "auto".
+                   to the page's edge (a coloured background). "auto" fills an open region only as far as a
+                   large ball rolls from a hint the network disagrees with, and colours the area near any
+                   other hint, so a leaky figure part does not flood the paper. Other pages: as "auto".
 
 Runs on the padded working-size prediction and returns the same shape, so composition
 (mangacolor.compose) is unchanged: gray pages keep their own luminance, line art keeps
@@ -50,7 +51,7 @@ def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, 
         # the network draws the lines too (dark L on them); the page's own lines are laid back on top,
         # so only its colour on the paper counts: pulled towards elsewhere, the dark lines would smear
         paper_conf = np.where(x[0] >= LINE_THRESHOLD, conf, 0.0)
-        return solve_lineart(labels, pred, paper_conf, hint * user, user, cfg)
+        return solve_lineart(labels, pred, paper_conf, hint * user, user, cfg, paper=x[0] >= LINE_THRESHOLD)
     ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg,
                       None if soft is None else (soft.colour[1:], soft.weight))
     return np.concatenate([pred[:1], ab]).astype(np.float32)

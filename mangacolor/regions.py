@@ -82,6 +82,30 @@ def segment(gray: np.ndarray, threshold: float = LINE_THRESHOLD, radii: tuple[in
     return (labels - 1).astype(np.int32), n
 
 
+def ball_part(paper: np.ndarray, labels: np.ndarray, seeds: np.ndarray, radius: float) -> np.ndarray:
+    """(h, w) bool paper, (h, w) region labels, (h, w) bool seeds -> (h, w) bool: the part of the seeds'
+    regions that a ball of `radius` pixels rolling inside the paper reaches from them (trapped-ball filling
+    with one large ball). Every pixel goes with its nearest place for the ball's centre, in its own region,
+    so corners the ball misses come along, and a part ends in the middle of a gap narrower than the ball's
+    diameter: from a hint in a figure part whose lines leave a gap, the figure part; from a hint in a wide
+    background, the background. A seed in paper too narrow for the ball reaches nothing."""
+    none = np.zeros(paper.shape, bool)
+    if radius <= 0 or not seeds.any():
+        return none
+    # where the ball's centre fits; padded with paper, so the page's edge is no wall
+    core = ndimage.distance_transform_edt(np.pad(paper, 1, constant_values=True))[1:-1, 1:-1] > radius
+    if not core.any():
+        return none
+    pieces, n = ndimage.label(core)
+    dist, (iy, ix) = ndimage.distance_transform_edt(~core, return_indices=True)  # nearest centre of every pixel
+    same = labels == labels[iy, ix]                       # the nearest centre lies in the pixel's own region
+    near = seeds & same & (dist <= radius + 1)            # seeds the ball touches from their nearest centre
+    reached = np.zeros(n + 1, bool)
+    reached[pieces[iy[near], ix[near]]] = True
+    reached[0] = False
+    return reached[pieces[iy, ix]] & same
+
+
 def majority_colours(labels: np.ndarray, n: int, hint: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per region: the most common user hint colour in it. labels (h, w), hint (3, h, w) colour * mask,
     mask (1, h, w) -> (colours (n, 3), hinted (n,) bool). Only user pixels (mask 1) vote."""

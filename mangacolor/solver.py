@@ -19,7 +19,8 @@ over 8-connected neighbours, with data_r = weight * confidence_r of the network'
   holds hints is solved alone, with no data term: it takes its hints' colour (one hint colour: exactly
   that colour; several: each hint holds its own pixels and they blend between); in an open one
   (touching the page's edge) the hint colours the area around it and fades into the network's
-  colour. Then every unhinted region keeps the network's colour where the network is confident, and
+  colour, unless the network's colour there is far from the hint's: then the part of the region a
+  large ball reaches from the hint (mangacolor.regions.ball_part) is filled like a closed region. Then every unhinted region keeps the network's colour where the network is confident, and
   a small one takes its neighbours' where it is not: a strand of hair between two hinted strands
   takes their colour, a large background keeps the network's.
 
@@ -32,10 +33,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from .filters import box_mean, resize_plane
+from .regions import ball_part
 from .sparse_cg import Grid, conjugate_gradients
 
+_LAB_SCALE = np.array([100.0, 110.0, 110.0])[:, None, None]  # normalised Lab (mangacolor.color) -> Lab
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each 8-neighbour pair once: right, down, two diagonals
 
 
@@ -63,6 +67,10 @@ class SolverConfig:
     #                                  the page's edge (open), so its hint colours the area near it;
     #                                  lower fills a coloured background but floods paper from a leaky
     #                                  figure part (validation chose 0.01; docs/solver.md)
+    open_reach: float = 0.04       # line art: ... but no pull where a ball of this radius (a share of the page's
+    reach_disagree: float = 60.0   # shorter side) reaches from a hint over this far (dE76) from the network's
+    #                                colour (mangacolor.regions.ball_part): it fills its part up to a gap, or
+    #                                a wide background whole (validation with 0ad; docs/solver.md)
     fill_open_data_weight: float = 0.0   # the same for refine="fill": none, so an open region is filled
     #                                       from its hints like a closed one
     reference_weight: float = 0.5  # gray pages: pull towards a reference's colour (mangacolor.reference) at
@@ -250,7 +258,7 @@ def solve_chroma(gray: np.ndarray, prior: np.ndarray, confidence: np.ndarray | f
 
 
 def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray | float, hint: np.ndarray,
-                  mask: np.ndarray, cfg: SolverConfig = DEFAULT) -> np.ndarray:
+                  mask: np.ndarray, cfg: SolverConfig = DEFAULT, paper: np.ndarray | None = None) -> np.ndarray:
     """Line art: (h, w) region labels, (3, h, w) prior Lab, confidence (h, w) or scalar, (3, h, w) hint
     colour * mask, (h, w) mask (user pixels = 1) -> (3, h, w) Lab.
 
@@ -259,6 +267,21 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     regions held fixed (the network's colour where it is confident, its neighbours' where it is not)."""
     fixed = mask >= 1.0
     n = int(labels.max()) + 1
+    # A region that touches the page's edge is open: the paper around the figure, or a region whose lines
+    # have a gap wider than the regions' ball. A hint there colours the area near it and fades into the
+    # network's colour (a leaky figure part must not flood the page), unless the network disagrees with it
+    # (further than `reach_disagree`): then what a large ball reaches from it becomes a region of its own,
+    # filled like a closed one: its figure part up to the gap, or a wide background whole.
+    edge = np.zeros(n, bool)
+    if cfg.open_data_weight > 0 and fixed.any():  # (at 0 nothing fades: an open region is filled like a closed one)
+        edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    if paper is not None and cfg.open_reach > 0 and edge.any():
+        off = np.sqrt((((hint - prior) * _LAB_SCALE) ** 2).sum(axis=0))      # (h, w) dE76, hint to network
+        part = edge[labels] & ball_part(paper, labels, fixed & (off > cfg.reach_disagree),
+                                        cfg.open_reach * min(labels.shape))
+        pieces, k = ndimage.label(part)
+        labels = np.where(part, n + pieces - 1, labels)
+        n, edge = n + k, np.concatenate([edge, np.zeros(k, bool)])
     hinted = np.zeros(n, bool)
     hinted[labels[fixed]] = True
     in_hinted = hinted[labels]                                        # (h, w)
@@ -268,11 +291,6 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     data = np.maximum(cfg.line_data_weight * conf, 1e-6)
     if not fixed.any():  # no hints: the network's colour, smoothed inside regions
         return _smooth(RegionGuide(labels, cfg.region_leak, small), start, data, cfg)
-    # A region that touches the page's edge is open: the paper around the figure, or a region whose
-    # lines have a gap wider than the ball. A hint there colours the area near it, not the whole page.
-    edge = np.zeros(n, bool)
-    if cfg.open_data_weight > 0:  # (at 0 nothing fades: an open region is filled like a closed one)
-        edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     pull = np.where(edge[labels], cfg.open_data_weight * conf, 0.0)
     # The common case needs no solve: a closed region whose hints are all one colour is that colour.
     at = labels[fixed]                                                # (k,) region of each hint pixel

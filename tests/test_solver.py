@@ -375,20 +375,80 @@ def test_refine_modes_are_checked():
         False, True, True, True, False, False, False, True]
 
 
-def test_fill_lets_a_hint_on_the_paper_around_the_figure_colour_all_of_it():
-    """The paper around the boxes touches the page's edge (open). "auto": a hint there colours the area near
-    it and fades into the network's white; "fill": all of that paper, and still nothing inside the boxes."""
-    hint = [Point(8, 6, RED, 3)]                                   # top-left corner of the paper around
+CREAM = (240, 220, 160)  # dE 34 from white: near enough to the white network's colour to keep it around
+
+
+@pytest.mark.parametrize("colour, fills", [(RED, True), (CREAM, False)], ids=["red-fills", "cream-fades"])
+def test_auto_fills_open_paper_from_a_hint_unlike_the_network_and_fill_always_does(colour, fills):
+    """The paper around the boxes touches the page's edge (open). "auto": a hint there that the network
+    disagrees with (red on white) fills the paper a wide ball reaches from it; one near the network's colour
+    (cream) colours the area near it and fades into the network's white. "fill": all of that paper either
+    way, and still nothing inside the boxes."""
+    hint = [Point(8, 6, colour, 3)]                                # top-left corner of the paper around
     far = (slice(H - 10, H), slice(W - 40, W))                     # its opposite corner, 300 px away
     base, auto, fill = lineart([]), lineart(hint, "auto"), lineart(hint, "fill")
-    assert max_de(auto[4:9, 6:11], RED) < 3.0 and max_de(fill[4:9, 6:11], RED) < 3.0    # both land the hint
-    assert de(auto[far], base[far]).mean() < 10.0                  # auto: faded to the network's colour far away
-    assert max_de(fill[far], RED) < 3.0                            # fill: the whole open region
-    for region in (A_IN, BL_IN, BR_IN):                            # closed regions: untouched either way
-        assert max_de(fill[region], base[region]) < 3.0, region
+    assert max_de(auto[4:9, 6:11], colour) < 3.0 and max_de(fill[4:9, 6:11], colour) < 3.0  # both land the hint
+    if fills:
+        assert max_de(auto[far], colour) < 3.0                     # auto: the paper the ball reaches
+    else:
+        assert de(auto[far], base[far]).mean() < 10.0              # auto: faded to the network's colour far away
+    assert max_de(fill[far], colour) < 3.0                         # fill: the whole open region
+    for out in (auto, fill):
+        for region in (A_IN, BL_IN, BR_IN):                        # closed regions: untouched either way
+            assert max_de(out[region], base[region]) < 3.0, region
     page = boxes()                                                 # gray pages: "fill" is "auto"
     gray = colorize(page, painter, "grayscale", hint, work_size=W, refine="fill")
     assert np.array_equal(gray, colorize(page, painter, "grayscale", hint, work_size=W, refine="auto"))
+
+
+def leaky_box() -> np.ndarray:
+    """(H, W, 3) line art: one box whose right wall has a 12-px gap at y 90..101: wider than the regions' ball
+    (the box and the paper around are one open region), narrower than the solver's reach ball (8 px radius
+    at this size)."""
+    im = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle([40, 30, 200, 170], outline="black", width=3)     # interior x 43..197, y 33..167
+    d.rectangle([198, 90, 200, 101], fill="white")                 # the gap in the right wall
+    return np.asarray(im).copy()
+
+
+def test_auto_fills_a_leaky_figure_part_but_not_the_paper_behind_its_gap():
+    page = leaky_box()
+    labels, _ = segment((page[..., 0] / 255.0).astype(np.float32))
+    assert labels[100, 120] == labels[5, 5]                        # one open region: the box leaks
+    base = colorize(page, white, "lineart", [], work_size=W)
+    out = colorize(page, white, "lineart", [Point(120, 60, RED, 4)], work_size=W)
+    inside = (slice(36, 165), slice(46, 195))
+    assert np.percentile(de(out[inside], RED), 95) < 3.0           # the whole box, not only near the hint
+    behind = [(slice(0, 20), slice(0, W)), (slice(H - 20, H), slice(0, W)), (slice(0, H), slice(0, 25))]
+    for region in behind:                                          # the paper around it stays the network's
+        assert de(out[region], base[region]).mean() < 3.0, region
+    # the wall's gap is where the solver's pull (the fade of before) takes over: right of it, close to the
+    # network's colour again within a few dozen pixels
+    assert de(out[90:102, 240:260], base[90:102, 240:260]).mean() < 20.0
+
+
+def test_ball_part_stops_at_gaps_narrower_than_the_ball():
+    from mangacolor.regions import ball_part
+
+    paper = np.ones((101, 143), bool)
+    paper[20:80, 30:100] = False
+    paper[22:78, 32:98] = True                                     # a box outline 2 px wide
+    paper[49:59, 98:100] = True                                    # a 10-px gap in its right wall
+    one = np.zeros(paper.shape, np.int32)                          # one region: the box leaks
+    inside, outside = np.zeros_like(paper), np.zeros_like(paper)
+    inside[50, 60], outside[5, 5] = True, True
+    box, around = (slice(22, 78), slice(32, 98)), (slice(0, 15), slice(0, 143))
+    small = ball_part(paper, one, inside, 3)                       # fits through the gap
+    assert small[box].all() and small[around].all()
+    big = ball_part(paper, one, inside, 6)                         # does not
+    assert big[box].all() and not big[around].any()                # corners too: the part is the whole box
+    back = ball_part(paper, one, outside, 6)                       # and from outside, not into it
+    assert back[around].all() and not back[box].any()
+    assert not (big & back).any() and not ball_part(paper, one, np.zeros_like(paper), 6).any()
+    strip = np.zeros_like(paper)
+    strip[40:45, :] = True                                         # a strip of paper 5 px high
+    assert not ball_part(strip, one, strip & (np.arange(143) == 70), 6).any()   # too narrow for the ball
 
 
 def test_a_bad_refine_mode_fails_before_the_model_runs():
