@@ -20,9 +20,10 @@ over 8-connected neighbours, with data_r = weight * confidence_r of the network'
   that colour; several: each hint holds its own pixels and they blend between); in an open one
   (touching the page's edge) the hint colours the area around it and fades into the network's
   colour, unless the network's colour there is far from the hint's: then the part of the region a
-  large ball reaches from the hint (mangacolor.regions.ball_part) is filled like a closed region. Then every unhinted region keeps the network's colour where the network is confident, and
-  a small one takes its neighbours' where it is not: a strand of hair between two hinted strands
-  takes their colour, a large background keeps the network's.
+  large ball reaches from the hint (mangacolor.regions.ball_part) is filled like a closed region.
+  Then every unhinted region keeps the network's colour where the network is confident, and a small
+  one takes its neighbours' where it is not: a strand of hair between two hinted strands takes their
+  colour, a large background keeps the network's.
 
 It runs as cascadic multigrid: the problem at half size first (colour crosses the page in few
 steps there), upsampled as the start of Jacobi-preconditioned conjugate gradients at full size.
