@@ -50,8 +50,8 @@ def refine(x: np.ndarray, pred: np.ndarray, hint: np.ndarray, mask: np.ndarray, 
             conf = np.maximum(conf, soft.weight)
         # the network draws the lines too (dark L on them); the page's own lines are laid back on top,
         # so only its colour on the paper counts: pulled towards elsewhere, the dark lines would smear
-        paper_conf = np.where(x[0] >= LINE_THRESHOLD, conf, 0.0)
-        return solve_lineart(labels, pred, paper_conf, hint * user, user, cfg, paper=x[0] >= LINE_THRESHOLD)
+        paper = x[0] >= LINE_THRESHOLD
+        return solve_lineart(labels, pred, np.where(paper, conf, 0.0), hint * user, user, cfg, paper=paper)
     ab = solve_chroma(x[0], pred[1:], conf, hint[1:] * user, user, cfg,
                       None if soft is None else (soft.colour[1:], soft.weight))
     return np.concatenate([pred[:1], ab]).astype(np.float32)

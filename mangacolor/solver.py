@@ -36,11 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .color import AB_SCALE, L_SCALE
 from .filters import box_mean, resize_plane
 from .regions import ball_part
 from .sparse_cg import Grid, conjugate_gradients
 
-_LAB_SCALE = np.array([100.0, 110.0, 110.0])[:, None, None]  # normalised Lab (mangacolor.color) -> Lab
+_LAB_SCALE = np.array([L_SCALE, AB_SCALE, AB_SCALE])[:, None]  # (3, 1) normalised Lab -> Lab
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each 8-neighbour pair once: right, down, two diagonals
 
 
@@ -68,10 +69,11 @@ class SolverConfig:
     #                                  the page's edge (open), so its hint colours the area near it;
     #                                  lower fills a coloured background but floods paper from a leaky
     #                                  figure part (validation chose 0.01; docs/solver.md)
-    open_reach: float = 0.04       # line art: ... but no pull where a ball of this radius (a share of the page's
-    reach_disagree: float = 60.0   # shorter side) reaches from a hint over this far (dE76) from the network's
-    #                                colour (mangacolor.regions.ball_part): it fills its part up to a gap, or
-    #                                a wide background whole (validation with 0ad; docs/solver.md)
+    open_reach: float = 0.04       # line art: ... but what a ball of this radius (a share of the page's shorter
+    reach_disagree: float = 60.0   # side) reaches from a hint over this far (dE76) from the network's colour
+    #                                becomes a region of its own, filled like a closed one
+    #                                (mangacolor.regions.ball_part): a figure part up to its gap, or a wide
+    #                                background whole (validation with 0ad; docs/solver.md)
     fill_open_data_weight: float = 0.0   # the same for refine="fill": none, so an open region is filled
     #                                       from its hints like a closed one
     reference_weight: float = 0.5  # gray pages: pull towards a reference's colour (mangacolor.reference) at
@@ -277,9 +279,9 @@ def solve_lineart(labels: np.ndarray, prior: np.ndarray, confidence: np.ndarray 
     if cfg.open_data_weight > 0 and fixed.any():  # (at 0 nothing fades: an open region is filled like a closed one)
         edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     if paper is not None and cfg.open_reach > 0 and edge.any():
-        off = np.sqrt((((hint - prior) * _LAB_SCALE) ** 2).sum(axis=0))      # (h, w) dE76, hint to network
-        part = edge[labels] & ball_part(paper, labels, fixed & (off > cfg.reach_disagree),
-                                        cfg.open_reach * min(labels.shape))
+        seeds = fixed.copy()                                           # hints far from the network's colour
+        seeds[fixed] = np.sqrt((((hint[:, fixed] - prior[:, fixed]) * _LAB_SCALE) ** 2).sum(axis=0)) > cfg.reach_disagree
+        part = edge[labels] & ball_part(paper, labels, seeds, cfg.open_reach * min(labels.shape))
         pieces, k = ndimage.label(part)
         labels = np.where(part, n + pieces - 1, labels)
         n, edge = n + k, np.concatenate([edge, np.zeros(k, bool)])
