@@ -87,15 +87,13 @@ def ball_part(paper: np.ndarray, labels: np.ndarray, seeds: np.ndarray, radius: 
     regions that a ball of `radius` pixels rolling inside the paper reaches from them (trapped-ball filling
     with one large ball). Every pixel goes with its nearest place for the ball's centre, in its own region,
     so corners the ball misses come along, and a part ends in the middle of a gap narrower than the ball's
-    diameter (between two lines, or a line and the page's edge): from a hint in a figure part whose lines
-    leave a gap, the figure part; from a hint in a wide background, the background. A seed in paper too
-    narrow for the ball reaches nothing."""
+    diameter: from a hint in a figure part whose lines leave a gap, the figure part; from a hint in a wide
+    background, the background. A seed in paper too narrow for the ball reaches nothing."""
     none = np.zeros(paper.shape, bool)
     if radius <= 0 or not seeds.any():
         return none
-    # where the ball's centre fits. The page's edge is a wall, as a line is: between a line's end and the edge
-    # the ball needs its diameter too (a body the page crops, its sides stopping short of the edge)
-    core = ndimage.distance_transform_edt(np.pad(paper, 1, constant_values=False))[1:-1, 1:-1] > radius
+    # where the ball's centre fits; padded with paper, so the page's edge is no wall
+    core = ndimage.distance_transform_edt(np.pad(paper, 1, constant_values=True))[1:-1, 1:-1] > radius
     if not core.any():
         return none
     pieces, n = ndimage.label(core)

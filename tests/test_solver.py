@@ -451,21 +451,21 @@ def test_ball_part_stops_at_gaps_narrower_than_the_ball():
     assert not ball_part(strip, one, strip & (np.arange(143) == 70), 6).any()   # too narrow for the ball
 
 
-def test_ball_part_treats_the_page_edge_as_a_wall():
+def test_ball_part_rolls_along_the_page_edge_where_its_radius_fits():
     from mangacolor.regions import ball_part
 
-    # a body cropped by the page: its two side lines stop 9 px above the bottom edge, a gap wider than the
-    # ball's radius (6) but narrower than its diameter, as a gap between two lines would be
+    # a bust the page crops: shoulders at row 40 and sides down to the bottom edge, 9 px from the page's
+    # sides; the strips beside it are wider than the ball's radius (6), narrower than its diameter. The
+    # page's edge is no wall (docs/solver.md): a background hint fills them too, not the body
     paper = np.ones((83, 121), bool)
-    paper[20, 40:80] = False                                       # shoulders
-    paper[20:74, 40:42] = paper[20:74, 78:80] = False              # sides, rows 74..82 open
+    paper[40, 9:112] = False
+    paper[40:, 9] = paper[40:, 111] = False
     one = np.zeros(paper.shape, np.int32)
-    body, seed = np.zeros_like(paper), np.zeros_like(paper)
-    body[22:70, 44:76], seed[45, 60] = True, True
+    seed = np.zeros_like(paper)
+    seed[10, 60] = True
     part = ball_part(paper, one, seed, 6)
-    assert part[body].all()
-    assert not part[:15].any() and not part[:, :30].any() and not part[:, 90:].any()   # the paper around
-    assert ball_part(paper, one, seed, 3)[:, :30].all()            # a smaller ball goes round the line's end
+    assert part[:35].all() and part[45:, :8].all() and part[45:, 113:].all()
+    assert not part[42:, 11:110].any()
 
 
 def test_a_bad_refine_mode_fails_before_the_model_runs():
