@@ -3,14 +3,16 @@
     python docs/make_solver_figure.py --data data/datasets/default --model models/default
 
 Each row: the page with its hint dots | the network alone (refine=off) | with the solver
-(refine=auto) | the original. Pages are test-split OpenClipart images (public domain) at 256 px,
-hints sampled from the original with fixed seeds, as in `mangacolor eval`.
+(refine=auto) | the original. Pages are test-split OpenMoji figures (CC BY-SA 4.0) at 256 px, named by
+id so that a rebuilt dataset, whose split lists another order, gives the same pictures; hints sampled from
+the original with seeds from the id, as in `mangacolor eval`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,9 @@ from mangacolor.pipeline import colorize
 from training.data.build import load_manifest
 from training.data.hint_sampling import HintSamplerConfig, sample_n_hints
 from training.evaluate.run import make_page, resize_long
+
+# A teacher, an artist and a guard: figures with several closed parts and a background frame.
+FIGURE_IDS = ("openmoji/1F469-1F3FB-200D-1F3EB", "openmoji/1F469-1F3FE-200D-1F3A8", "openmoji/1F482-1F3FF")
 
 
 def with_dots(page: np.ndarray, hints) -> np.ndarray:
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="data/datasets/default")
     p.add_argument("--model", default="models/default")
-    p.add_argument("--items", type=int, nargs="+", default=[3, 11, 17], help="test-split item indices")
+    p.add_argument("--ids", nargs="+", default=list(FIGURE_IDS), help="test-split item ids with line art")
     p.add_argument("--hints", type=int, default=6)
     p.add_argument("--out", default="docs/solver_before_after.png")
     args = p.parse_args(argv)
@@ -48,10 +53,13 @@ def main(argv: list[str] | None = None) -> int:
 
     model = load_model(args.model)
     manifest = load_manifest(args.data)
-    items = [r for r in manifest["items"] if r["split"] == "test" and r["line"]]
+    items = {r["id"]: r for r in manifest["items"] if r["split"] == "test" and r["line"]}
+    missing = [i for i in args.ids if i not in items]
+    if missing:
+        p.error(f"not test-split items with line art in {args.data}: {', '.join(missing)}")
     rows = []
-    for i in args.items:
-        r = items[i]
+    for item_id in args.ids:
+        r, i = items[item_id], zlib.crc32(item_id.encode())  # a seed that does not depend on the split's order
         target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), 256)
         line = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['line']}").convert("RGB")), 256)
         page = make_page(target, line, "lineart", np.random.default_rng([0, i]))
