@@ -25,7 +25,7 @@ from training.data.build import load_manifest
 from training.data.hint_sampling import HintSamplerConfig, sample_n_hints
 from training.evaluate.run import make_page, resize_long
 
-# A teacher, an artist and a guard: figures with several closed parts and a background frame.
+# A teacher before a board, an artist and a guard: figures of several closed parts, some open to the paper round them.
 FIGURE_IDS = ("openmoji/1F469-1F3FB-200D-1F3EB", "openmoji/1F469-1F3FE-200D-1F3A8", "openmoji/1F482-1F3FF")
 
 
