@@ -2,12 +2,20 @@
 
 Cheap statistics on a 512 px thumbnail; every front end lets the user
 override the guess (mode = lineart | grayscale | screentone).
+
+A page of paper and ink only is line art unless it shows halftone: a sharp peak in its spectrum at a dot
+pitch (a regular pattern) together with ink in dots, or ink that is mostly fine texture. A page with mid
+tones is grayscale unless its tones are fine texture or periodic (screentone). The peak thresholds were
+set on synthetic pages of the training split; `python bench/kinds.py` measures them on validation's. A
+light grayscale picture (pale fills, no mid tones) still reads as line art: a rule for light grays also
+took soft pencil-like line art for grayscale.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from .color import chroma, to_gray
 from .filters import box_mean
@@ -16,6 +24,11 @@ COLOUR_CHROMA = 12.0      # Lab chroma that counts as a coloured pixel
 COLOUR_SHARE = 0.05       # a page with more coloured pixels than this is "already in colour"
 MIDTONE_SHARE = 0.12      # line art: almost everything is paper or ink
 TEXTURE_SHARE = 0.25      # screentone: most non-paper pixels sit in a fine 0/1 texture
+TONE_PEAK = 40.0          # paper and ink with a spectral peak this many times the median at dot pitches...
+DOT_SHARE = 0.002         # ...and this share of its ink in dots: screentone
+DOT_PIXELS = 12           # a dot: a connected piece of ink of at most this many thumbnail pixels
+GRAY_TONE_PEAK = 150.0    # a page with mid tones and a peak this sharp: screentone
+PITCHES = (3.0, 11.0)     # halftone pitches looked for, in thumbnail pixels
 
 
 def _thumb(rgb: np.ndarray, side: int = 512) -> np.ndarray:
@@ -30,19 +43,47 @@ def is_colored(rgb: np.ndarray) -> bool:
     return bool((chroma(_thumb(rgb, 256)) > COLOUR_CHROMA).mean() > COLOUR_SHARE)
 
 
+def tone_peak(g: np.ndarray) -> float:
+    """(h, w) gray -> how far the sharpest peak of its spectrum at a halftone pitch (PITCHES) stands above
+    the median there. The bins next to the two axes are left out: a straight horizontal or vertical edge
+    (a frame, a flag's stripes) spreads its energy along them, a halftone at any other angle does not."""
+    h, w = g.shape
+    spectrum = np.abs(np.fft.rfft2(g - g.mean()))                # (h, w // 2 + 1)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None, :]
+    radius = np.sqrt(fy**2 + fx**2)
+    band = (radius > 1 / PITCHES[1]) & (radius < 1 / PITCHES[0]) & (np.abs(fy) * h > 3) & (np.abs(fx) * w > 3)
+    if not band.any():
+        return 0.0
+    values = spectrum[band]
+    return float(values.max() / (np.median(values) + 1e-9))
+
+
+def dot_share(g: np.ndarray) -> float:
+    """(h, w) gray -> the share of its ink (darker than mid gray) in pieces of at most DOT_PIXELS pixels,
+    8-connected (a thin diagonal line is one piece, not a row of dots)."""
+    ink = g < 0.5
+    if not ink.any():
+        return 0.0
+    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())[1:]
+    return float(sizes[sizes <= DOT_PIXELS].sum() / ink.sum())
+
+
 def detect_kind(rgb: np.ndarray) -> str:
     """'lineart', 'grayscale' or 'screentone' for an (H, W, 3) uint8 page."""
     g = to_gray(_thumb(rgb))
     paper = g > 0.85
     mid = (g > 0.2) & ~paper
     if mid.mean() < MIDTONE_SHARE:
-        # only paper and ink: line art, unless the ink forms a fine texture (screentone)
+        # only paper and ink: line art, unless the ink forms a fine texture or a periodic pattern of dots
         ink = ~paper
         texture = np.abs(g - box_mean(g, 1)) > 0.2
         if ink.any() and (texture & ink).sum() / ink.sum() > TEXTURE_SHARE and ink.mean() > 0.15:
+            return "screentone"
+        if tone_peak(g) > TONE_PEAK and dot_share(g) > DOT_SHARE:
             return "screentone"
         return "lineart"
     texture = np.abs(g - box_mean(g, 1)) > 0.15
     non_paper = ~paper
     share = (texture & non_paper).sum() / max(1, non_paper.sum())
-    return "screentone" if share > TEXTURE_SHARE else "grayscale"
+    return "screentone" if share > TEXTURE_SHARE or tone_peak(g) > GRAY_TONE_PEAK else "grayscale"
