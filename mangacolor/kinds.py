@@ -3,12 +3,11 @@
 Cheap statistics on a 512 px thumbnail; every front end lets the user
 override the guess (mode = lineart | grayscale | screentone).
 
-A page of paper and ink only is line art unless it shows halftone: a sharp peak in its spectrum at a dot
-pitch (a regular pattern) together with ink in dots, or ink that is mostly fine texture. A page with mid
-tones is grayscale unless its tones are fine texture or periodic (screentone). The peak thresholds were
-set on synthetic pages of the training split; `python bench/kinds.py` measures them on validation's. A
-light grayscale picture (pale fills, no mid tones) still reads as line art: a rule for light grays also
-took soft pencil-like line art for grayscale.
+A page of paper and ink only is line art unless it shows halftone (a sharp peak in its spectrum at a dot
+pitch together with ink in dots, or ink that is mostly fine texture: screentone) or pale fills (light gray
+over areas wider than a line: a light grayscale picture). A page with mid tones is grayscale unless its
+tones are fine texture or periodic (screentone). The peak thresholds were set on synthetic pages of the
+training split; `python bench/kinds.py` measures them on validation's.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ DOT_SHARE = 0.002         # ...and this share of its ink in dots: screentone
 DOT_PIXELS = 12           # a dot: a connected piece of ink of at most this many thumbnail pixels
 GRAY_TONE_PEAK = 150.0    # a page with mid tones and a peak this sharp: screentone
 PITCHES = (3.0, 11.0)     # halftone pitches looked for, in thumbnail pixels
+PALE_SHARE = 0.005        # paper and ink with this share of the page in pale fills: a light grayscale picture
+PALE_WIDTH = 3            # a pale fill: light gray at least 2 x this + 1 pixels across (soft lines are thinner)
 
 
 def _thumb(rgb: np.ndarray, side: int = 512) -> np.ndarray:
@@ -69,6 +70,15 @@ def dot_share(g: np.ndarray) -> float:
     return float(sizes[sizes <= DOT_PIXELS].sum() / ink.sum())
 
 
+def pale_fill_share(g: np.ndarray) -> float:
+    """(h, w) gray -> the share of the page in pale fills: light gray (0.6 to 0.93 of the paper's white, a
+    scan's paper being grayer) over areas at least 2 x PALE_WIDTH + 1 pixels across, which a line, soft or
+    not, is not."""
+    white = np.percentile(g, 99)
+    light = (g > 0.6 * white) & (g < 0.93 * white)
+    return float(ndimage.binary_erosion(light, iterations=PALE_WIDTH).mean())
+
+
 def detect_kind(rgb: np.ndarray) -> str:
     """'lineart', 'grayscale' or 'screentone' for an (H, W, 3) uint8 page."""
     g = to_gray(_thumb(rgb))
@@ -82,6 +92,8 @@ def detect_kind(rgb: np.ndarray) -> str:
             return "screentone"
         if tone_peak(g) > TONE_PEAK and dot_share(g) > DOT_SHARE:
             return "screentone"
+        if pale_fill_share(g) > PALE_SHARE:
+            return "grayscale"
         return "lineart"
     texture = np.abs(g - box_mean(g, 1)) > 0.15
     non_paper = ~paper
