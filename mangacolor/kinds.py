@@ -47,7 +47,8 @@ def is_colored(rgb: np.ndarray) -> bool:
 def tone_peak(g: np.ndarray) -> float:
     """(h, w) gray -> how far the sharpest peak of its spectrum at a halftone pitch (PITCHES) stands above
     the median there. The bins next to the two axes are left out: a straight horizontal or vertical edge
-    (a frame, a flag's stripes) spreads its energy along them, a halftone at any other angle does not."""
+    (a frame, a flag's stripes) spreads its energy along them; a halftone at another angle does not, and a
+    dot screen at 0 degrees still has its diagonal harmonics off them."""
     h, w = g.shape
     spectrum = np.abs(np.fft.rfft2(g - g.mean()))                # (h, w // 2 + 1)
     fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None, :]
@@ -86,6 +87,7 @@ def detect_kind(rgb: np.ndarray) -> str:
     mid = (g > 0.2) & ~paper
     if mid.mean() < MIDTONE_SHARE:
         # only paper and ink: line art, unless the ink forms a fine texture or a periodic pattern of dots
+        # (screentone) or there are pale fills (a light grayscale picture)
         ink = ~paper
         texture = np.abs(g - box_mean(g, 1)) > 0.2
         if ink.any() and (texture & ink).sum() / ink.sum() > TEXTURE_SHARE and ink.mean() > 0.15:
