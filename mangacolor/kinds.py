@@ -4,7 +4,7 @@ Cheap statistics on a 512 px thumbnail; every front end lets the user
 override the guess (mode = lineart | grayscale | screentone).
 
 A page of paper and ink only is line art unless it shows halftone (a sharp peak in its spectrum at a dot
-pitch together with ink in dots, or ink that is mostly fine texture: screentone) or pale fills (light gray
+pitch together with dots, of ink or of paper, or ink that is mostly fine texture: screentone) or pale fills (light gray
 over areas wider than a line: a light grayscale picture). A page with mid tones is grayscale unless its
 tones are fine texture or periodic (screentone). The peak thresholds were set on synthetic pages of the
 training split; `python bench/kinds.py` measures them on validation's.
@@ -24,8 +24,8 @@ COLOUR_SHARE = 0.05       # a page with more coloured pixels than this is "alrea
 MIDTONE_SHARE = 0.12      # line art: almost everything is paper or ink
 TEXTURE_SHARE = 0.25      # screentone: most non-paper pixels sit in a fine 0/1 texture
 TONE_PEAK = 40.0          # paper and ink with a spectral peak this many times the median at dot pitches...
-DOT_SHARE = 0.002         # ...and this share of its ink in dots: screentone
-DOT_PIXELS = 12           # a dot: a connected piece of ink of at most this many thumbnail pixels
+DOT_SHARE = 0.002         # ...and this share of its ink, or of its paper, in dots: screentone
+DOT_PIXELS = 12           # a dot: a connected piece of ink (or paper) of at most this many thumbnail pixels
 GRAY_TONE_PEAK = 150.0    # a page with mid tones and a peak this sharp: screentone
 PITCHES = (3.0, 11.0)     # halftone pitches looked for, in thumbnail pixels
 PALE_SHARE = 0.005        # paper and ink with this share of the page in pale fills: a light grayscale picture
@@ -61,14 +61,16 @@ def tone_peak(g: np.ndarray) -> float:
 
 
 def dot_share(g: np.ndarray) -> float:
-    """(h, w) gray -> the share of its ink (darker than mid gray) in pieces of at most DOT_PIXELS pixels,
-    8-connected (a thin diagonal line is one piece, not a row of dots)."""
-    ink = g < 0.5
-    if not ink.any():
-        return 0.0
-    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
-    sizes = np.bincount(labels.ravel())[1:]
-    return float(sizes[sizes <= DOT_PIXELS].sum() / ink.sum())
+    """(h, w) gray -> the larger share of its ink (darker than mid gray) in ink dots, or of its paper in paper
+    dots (white dots on a dark tone): pieces of at most DOT_PIXELS pixels, 8-connected (a thin diagonal
+    line is one piece, not a row of dots)."""
+    shares = []
+    for part in (g < 0.5, g >= 0.5):
+        if part.any():
+            labels, _ = ndimage.label(part, structure=np.ones((3, 3), bool))
+            sizes = np.bincount(labels.ravel())[1:]
+            shares.append(sizes[sizes <= DOT_PIXELS].sum() / part.sum())
+    return float(max(shares, default=0.0))
 
 
 def pale_fill_share(g: np.ndarray) -> float:
