@@ -61,7 +61,7 @@ def as_page(g: np.ndarray) -> np.ndarray:
 
 
 def test_hatching_and_a_scanned_gray_paper_stay_line_art():
-    """Parallel hatching is periodic but has no dots; a scan's paper is gray and noisy, not a gray tone."""
+    """Parallel hatching (a regular pattern of whole strokes) and a scan's gray, noisy paper stay line art."""
     g = outlined()
     t = np.arange(40)
     for k in range(15):                                            # whole strokes at 45 degrees, 6 px apart
