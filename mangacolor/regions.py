@@ -100,9 +100,8 @@ def ball_part(paper: np.ndarray, labels: np.ndarray, seeds: np.ndarray, radius: 
     dist, (iy, ix) = ndimage.distance_transform_edt(~core, return_indices=True)  # nearest centre of every pixel
     same = labels == labels[iy, ix]                       # the nearest centre lies in the pixel's own region
     near = seeds & same & (dist <= radius + 1)            # seeds the ball touches from their nearest centre
-    reached = np.zeros(n + 1, bool)
+    reached = np.zeros(n + 1, bool)                       # by piece; (iy, ix) is always a centre, so never 0
     reached[pieces[iy[near], ix[near]]] = True
-    reached[0] = False
     return reached[pieces[iy, ix]] & same
 
 
