@@ -118,8 +118,8 @@ def stages(model_dir: str, body: bytes, hints: str, reps: int) -> dict:
     t["decode"], page = _median_ms(lambda: load_image(body), reps)
     t["kind"], kind = _median_ms(lambda: detect_kind(page), reps)
     parsed = parse_hints(hints, size=(W, H))
-    t["prepare"], _ = _median_ms(lambda: prepare(page, [], fill=model.hint_fill), reps)
-    t["prepare_32_hints"], p = _median_ms(lambda: prepare(page, parsed, fill=model.hint_fill), reps)
+    t["prepare"], _ = _median_ms(lambda: prepare(page, [], fill=model.hint_fill, kind=kind), reps)
+    t["prepare_32_hints"], p = _median_ms(lambda: prepare(page, parsed, fill=model.hint_fill, kind=kind), reps)
     t["model"], pred = _median_ms(lambda: model(p.x, p.hint, p.mask)[0], reps)
     # as the service finishes a page: the model's decoding on gray pages (gain, shadow), then compose
     decoding = decoding_of(model)

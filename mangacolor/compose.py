@@ -5,7 +5,7 @@ colour is kept and merged with the page at full size, so lines and screentone
 stay crisp at any page size and colours do not shift with the page size:
 
 - grayscale / screentone pages: predicted chroma (a, b), upsampled, under the
-  original luminance;
+  original luminance (a screentone page's comes descreened, mangacolor.descreen);
 - line art: the predicted colour layer, upsampled, multiplied under the
   original lines (with the network's own copy of the lines taken out
   first, see line_free, so lines are drawn once, by the page).

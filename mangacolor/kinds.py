@@ -5,10 +5,10 @@ override the guess (mode = lineart | grayscale | screentone).
 
 A page of paper and ink only is line art unless its ink is mostly fine texture (screentone) or it has pale
 fills (light gray over areas wider than a line: a light grayscale picture). A page with mid tones is
-grayscale unless its tones are fine texture (screentone). Light halftone reads as line art, and is
-coloured better so: a finer halftone test (a spectral peak at a dot pitch with dots of ink or paper) found
-90% of validation's screentone pages but lowered their colour by 0.8 dB without hints, because the
-screentone composition keeps the page's white dots white (docs/benchmarks.md).
+grayscale unless its tones are fine texture (screentone). Light halftone reads as line art: a finer halftone
+test (a spectral peak at a dot pitch with dots of ink or paper) found 90% of validation's screentone pages but
+lowered their colour by 0.8 dB without hints when screentone was composed under its dots. Screentone pages are
+descreened now (mangacolor.descreen), and the test has not been measured again (docs/benchmarks.md).
 """
 
 from __future__ import annotations

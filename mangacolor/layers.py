@@ -8,7 +8,8 @@ The two layers undo the composition of mangacolor.compose:
   same product compose makes, so the layers show the result to a level (under dark lines, up to what
   the line lets through where two colours meet);
 - grayscale / screentone: "colour" (the coloured page, blend mode Color: its hue and saturation, the
-  lightness of what is below) over "page" (the page as it was). Color keeps the painter's luminosity
+  lightness of what is below) over "page" (the page as it was; a screentone page descreened, as the
+  pipeline coloured it, see mangacolor.descreen). Color keeps the painter's luminosity
   (0.3 R + 0.59 G + 0.11 B), not CIE L*, so the layers come within a few levels of the result on most
   pixels, not exactly; `mergedimage.png` inside the file is the result itself.
 
@@ -26,6 +27,7 @@ from PIL import Image
 
 from .color import gray_levels
 from .contract import KINDS
+from .descreen import descreen
 from .filters import nearest_outside
 from .image_io import encode_png
 
@@ -69,7 +71,8 @@ def layers(page: np.ndarray, coloured: np.ndarray, kind: str) -> list[tuple[str,
         raise ValueError(f"page {page.shape} and coloured page {coloured.shape} must be the same (H, W, 3)")
     if kind == "lineart":
         return [("lines", page_layer(page), "svg:multiply"), ("colours", flat_colours(page, coloured), "svg:src-over")]
-    return [("colour", coloured, "svg:color"), ("page", page_layer(page), "svg:src-over")]
+    base = descreen(page) if kind == "screentone" else page  # the tones the colour was composed on
+    return [("colour", coloured, "svg:color"), ("page", page_layer(base), "svg:src-over")]
 
 
 def to_ora(page: np.ndarray, coloured: np.ndarray, kind: str, png: bytes | None = None) -> bytes:

@@ -1,6 +1,6 @@
 """The one inference pipeline every front end uses (CLI, service, demo, evaluation).
 
-    page (H, W, 3) uint8 -> gray at the working size -> pad -> model -> unpad
+    page (H, W, 3) uint8 -> (screentone: descreened) -> gray at the working size -> pad -> model -> unpad
         -> refine (solver: hints land, colour stops at lines) -> full-resolution composition
         -> (H, W, 3) uint8
 
@@ -32,6 +32,7 @@ from .compose import (
     working_size,
 )
 from .contract import KINDS, WORK_SIZE, split_prediction
+from .descreen import descreen
 from .hints import Hint, rasterize
 from .reference import MAX_REFERENCES, Transfer, transfer
 from .refine import check_refine, wants_refine
@@ -60,6 +61,10 @@ class Prepared:
     # runs beside the model, which does not need it), a Future of it: `soft()` waits for it
     transfer: Transfer | Future | None = None
 
+    # the page the colour is composed onto when it is not the one given to `finish`: a screentone page's
+    # descreened copy (mangacolor.descreen), made once here; None: the given page
+    page: np.ndarray | None = None
+
     def soft(self) -> Transfer | None:
         return self.transfer.result() if isinstance(self.transfer, Future) else self.transfer
 
@@ -68,8 +73,12 @@ def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, mul
             fill: bool = False, references: list[np.ndarray] | None = None, kind: str = "") -> Prepared:
     """Page + hints -> padded network inputs at the working size. `fill`: spread each hint over its
     region, for models trained with data.hint_fill (done before padding, so regions never join
-    through the paper-white padding). references: coloured pictures ((H, W, 3) uint8) of the same
-    characters, for a page of input kind `kind`: their global hints and soft prior."""
+    through the paper-white padding). kind: the page's input kind; a screentone page is descreened first
+    (mangacolor.descreen) and then read, and composed by `finish`, like a grayscale page. references:
+    coloured pictures ((H, W, 3) uint8) of the same characters, for a page of input kind `kind` (needed
+    then): their global hints and soft prior."""
+    own = descreen(page) if kind == "screentone" else None
+    page = page if own is None else own
     H, W = page.shape[:2]
     h, w = working_size(H, W, work_size)
     x = gray_input(page, (h, w))                         # (1, h, w)
@@ -82,7 +91,7 @@ def prepare(page: np.ndarray, hints: list[Hint], work_size: int = WORK_SIZE, mul
         if kind not in KINDS:  # the transfer matches line art and gray pages differently
             raise ValueError(f"references need the page's input kind, one of {KINDS}; got {kind!r}")
         glob, soft = global_hints(references)[None], _TRANSFERS.submit(transfer, x, kind, references)
-    p = Prepared(xp[None], hp[None], mp[None], hw, glob, soft)
+    p = Prepared(xp[None], hp[None], mp[None], hw, glob, soft, own)
     return with_fill(p) if fill and hints else p
 
 
@@ -92,7 +101,7 @@ def with_fill(p: Prepared) -> Prepared:
     h, w = p.hw
     hint, mask = p.hint.copy(), p.mask.copy()
     hint[..., :h, :w], mask[..., :h, :w] = fill_hints(p.x[..., :h, :w], p.hint[..., :h, :w], p.mask[..., :h, :w])
-    return Prepared(p.x, hint, mask, p.hw, p.glob, p.transfer)
+    return replace(p, hint=hint, mask=mask)
 
 
 def run_model(predict: Predict, p: Prepared) -> np.ndarray:
@@ -144,7 +153,7 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
                      cfg=solver, soft=prepared.soft())
     if kind == "lineart" and line_reach >= 0:  # the lines come from the page alone (compose.line_free)
         pred = line_free(pred, unpad(prepared.x[0], hw)[0], line_reach)
-    return compose(page, pred, kind)
+    return compose(page if prepared.page is None else prepared.page, pred, kind)
 
 
 def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,

@@ -203,3 +203,24 @@ def test_krita_flattens_the_layers_into_the_result(tmp_path, krita_home, kind):
         assert diff[page[..., 0] >= 128].max() <= 1 and diff.mean() < 0.5
     else:
         assert diff.mean() < 8 and like_the_figure(shown.round().astype(np.uint8))
+
+
+def test_screentone_layers_lay_the_colour_on_the_descreened_tones():
+    """A screentone page is coloured on its tones (mangacolor.descreen): its page layer is those tones, so
+    the layers give back the result, not black dots under a colour."""
+    from mangacolor.descreen import descreen
+    from training.data.screentone import ToneParams, halftone
+
+    gray = np.ones((H, W), np.float32)
+    gray[30:-30, 20:-20] = 0.6
+    page = np.repeat((halftone(gray, ToneParams(pitch=4.8, angle=30.0)) * 255).astype(np.uint8)[..., None], 3, 2)
+    tones = descreen(page)
+    assert tones is not page  # the page has a dot screen to take out
+    small = np.asarray(Image.fromarray(figure(H, W)).resize((W // 2, H // 2), Image.BOX))
+    coloured = compose(tones, rgb_to_net(small), "screentone")
+    stack = layers(page, coloured, "screentone")
+    assert [name for name, _, _ in stack] == ["colour", "page"]
+    assert np.array_equal(stack[1][1], tones[..., 0])
+    # within Color's luminosity-vs-L* gap (about 8 levels on this saturated red and blue); over the dotted page
+    # as it was, the layers would be about 68 levels off
+    assert np.abs(composite(stack) - coloured).mean() < 10

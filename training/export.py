@@ -119,7 +119,7 @@ def calibrate_int8(src: Path, dst: Path, data_root: str, n: int, size: int, fill
         target = resize_long(np.asarray(Image.open(f"{manifest['root']}/{r['color']}").convert("RGB")), size)
         rng = np.random.default_rng([1, i])
         kind = ("lineart", "grayscale", "screentone")[i % 3]
-        p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size, fill=fill)
+        p = prepare(make_page(target, None, kind, rng), sample_hints(target, rng), size, fill=fill, kind=kind)
         feeds.append({"x": p.x, "hint": p.hint, "mask": p.mask})
     if glob:  # calibrate with no reference, as most pages come
         from mangacolor.abbins import no_global_hints

@@ -7,7 +7,8 @@
 - Levin 2004: Levin, Lischinski and Weiss, *Colorization using optimization*: hints propagated
   over the page's gray-level affinities, solved exactly (sparse direct solve, no learning). Gray
   chroma only, as in the paper: the luminance is the page's (paper white under line art).
-All go through the same full-resolution composition as the model.
+All go through the same full-resolution composition as the model, onto the same page (a screentone page's
+descreened copy, mangacolor.descreen; "no colour" alone is the page as given).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def mean_colour(page: np.ndarray, prepared: Prepared, kind: str, mean_lab: np.nd
     return finish(page, np.ascontiguousarray(pred), prepared, kind)
 
 
+def _base(page: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """The page the colour goes onto: as given, or its descreened copy (Prepared.page)."""
+    return page if prepared.page is None else prepared.page
+
+
 def _unpadded(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = prepared.hw  # regions must not join through the padding
     return tuple(a[0][:, :h, :w] for a in (prepared.x, prepared.hint, prepared.mask))
@@ -49,19 +55,20 @@ def trapped_ball_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np
 
 
 def trapped_ball_fill(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
-    return compose(page, trapped_ball_planes(*_unpadded(prepared)), kind)
+    return compose(_base(page, prepared), trapped_ball_planes(*_unpadded(prepared)), kind)
 
 
 def levin(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
-    """Levin 2004 at the working size; without hints there is nothing to propagate: the page itself."""
+    """Levin 2004 at the working size; without hints there is nothing to propagate: the page itself (a
+    screentone page descreened, as with hints)."""
     x, hint, mask = _unpadded(prepared)
     user = (mask[0] >= 1.0).astype(np.float32)
     if not user.any():
-        return no_colour(page)
+        return no_colour(_base(page, prepared))
     pred = np.zeros(hint.shape, np.float32)
     pred[0] = 1.0  # line art: the colour layer is paper-light, laid under the lines
     pred[1:] = solve_levin(x[0], hint[1:] * user, user)
-    return compose(page, pred, kind)
+    return compose(_base(page, prepared), pred, kind)
 
 
 BASELINES = ("no colour", "mean colour", "trapped-ball fill", "levin 2004")

@@ -124,7 +124,7 @@ def evaluate(predictors: list, cfg: EvalConfig, progress: bool = True) -> Result
                 rng = np.random.default_rng([cfg.seed, idx, k, s, 7])
                 hint_sets.append(sample_hints(target, rng) if setting == "mix"
                                  else sample_n_hints(target, setting, rng, point_hints))
-            prepared = [prepare(page, h, cfg.size) for h in hint_sets]
+            prepared = [prepare(page, h, cfg.size, kind=kind) for h in hint_sets]
             planes = [rasterize(h, (W, H), (W, H)) for h in hint_sets]
             batches = {}  # hint_fill -> (x, hint, mask) of every setting: models trained with it get hints spread
             for f in {pr.hint_fill for pr in predictors}:

@@ -1,0 +1,79 @@
+"""Descreening: a screentone page's dots become the tones they print as, before it is coloured.
+
+A screentone page is paper and ink only; its mid tones are dots (or lines) at some pitch. Coloured as it
+is, its white dots stay white and its black dots black, so the colour barely shows, and the network sees
+dots it cannot read at the working size. So a screentone page is first blurred at its own dot pitch, found
+as the sharpest peak of its spectrum, and then coloured like a grayscale page (network input, solver and
+composition alike). Lines soften by the same blur (about a third of a dot pitch); a page with no clear dot
+screen is left as it is.
+
+Measured on validation (docs/benchmarks.md, "Screentone"): the pages score several dB higher than
+composed under their own dots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from .color import gray_levels, to_gray
+
+PITCHES = (2.5, 12.0)  # dot pitches looked for, in page pixels (a 300 to 1200 dpi scan of a 100 lpi screen)
+PEAK = 25.0            # a dot screen: a spectral peak this many times the median at those pitches
+SIGMA = 0.35           # the blur's standard deviation, in dot pitches
+WINDOW = 512           # the spectrum is taken over windows this big (a page's dots are the same everywhere)
+
+
+def _windows(g: np.ndarray) -> list[np.ndarray]:
+    """(H, W) -> up to five WINDOW-sized views: the centre and the middles of the four quarters (a window
+    of paper alone has no peak; one of them usually holds tone)."""
+    H, W = g.shape
+    h, w = min(H, WINDOW), min(W, WINDOW)
+    out = []
+    for cy, cx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
+        y0 = int(np.clip(cy * H - h / 2, 0, H - h))
+        x0 = int(np.clip(cx * W - w / 2, 0, W - w))
+        out.append(g[y0:y0 + h, x0:x0 + w])
+    return out
+
+
+def _peak(g: np.ndarray) -> tuple[float, float]:
+    """(h, w) gray -> (how far its sharpest spectral peak at a dot pitch stands above the median there,
+    that peak's pitch in pixels). A Hann window keeps the window's edges from adding peaks of their own. The
+    bins next to the two axes are left out: a picture's straight horizontal or vertical edges spread their
+    energy along them. A dot screen at 0 degrees then shows its diagonal harmonic, at the pitch / sqrt(2),
+    and is blurred a little less; a screen of lines at 0 degrees is not found."""
+    h, w = g.shape
+    hann = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    spectrum = np.abs(np.fft.rfft2((g - g.mean()) * hann))         # (h, w // 2 + 1)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None, :]
+    radius = np.sqrt(fy**2 + fx**2)
+    band = (radius > 1 / PITCHES[1]) & (radius < 1 / PITCHES[0]) & (np.abs(fy) * h > 3) & (np.abs(fx) * w > 3)
+    if not band.any():
+        return 0.0, 0.0
+    values = np.where(band, spectrum, 0.0)
+    i = np.unravel_index(np.argmax(values), values.shape)
+    if values[i] <= 0:  # a flat window
+        return 0.0, 0.0
+    return float(values[i] / (np.median(spectrum[band]) + 1e-9)), float(1.0 / radius[i])
+
+
+def dot_pitch(rgb: np.ndarray) -> float:
+    """(H, W, 3) uint8 page -> the pitch of its dot screen in pixels, or 0.0 when it shows none."""
+    g = to_gray(rgb)
+    ratio, pitch = max(_peak(win) for win in _windows(g))
+    return pitch if ratio > PEAK else 0.0
+
+
+def descreen(rgb: np.ndarray, pitch: float | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 screentone page -> (H, W, 3) uint8 neutral page, blurred by SIGMA dot pitches
+    (`pitch` None: found by dot_pitch). A page with no dot screen comes back unchanged (the same array)."""
+    pitch = dot_pitch(rgb) if pitch is None else pitch
+    if pitch <= 0:
+        return rgb
+    levels = gray_levels(rgb)  # a neutral page (the usual case): its gray levels as they are
+    plane = levels if levels is not None else np.round(to_gray(rgb) * 255).astype(np.uint8)
+    gray = Image.fromarray(np.ascontiguousarray(plane))
+    # Pillow's Gaussian blur works on the 8-bit page in C, with no full-size float copies (pages go to 40 MP)
+    soft = np.asarray(gray.filter(ImageFilter.GaussianBlur(SIGMA * pitch)))
+    return np.repeat(soft[..., None], 3, axis=2)
