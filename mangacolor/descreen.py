@@ -26,15 +26,14 @@ WINDOW = 512           # the spectrum is taken over windows this big (a page's d
 
 def _windows(g: np.ndarray) -> list[np.ndarray]:
     """(H, W) -> up to five WINDOW-sized views: the centre and the middles of the four quarters (a window
-    of paper alone has no peak; one of them usually holds tone)."""
+    of paper alone has no peak; one of them usually holds tone). Each distinct window once: a page no bigger
+    than WINDOW is one window."""
     H, W = g.shape
     h, w = min(H, WINDOW), min(W, WINDOW)
-    out = []
+    origins = {}  # (y0, x0) -> None, in order
     for cy, cx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
-        y0 = int(np.clip(cy * H - h / 2, 0, H - h))
-        x0 = int(np.clip(cx * W - w / 2, 0, W - w))
-        out.append(g[y0:y0 + h, x0:x0 + w])
-    return out
+        origins[int(np.clip(cy * H - h / 2, 0, H - h)), int(np.clip(cx * W - w / 2, 0, W - w))] = None
+    return [g[y0:y0 + h, x0:x0 + w] for y0, x0 in origins]
 
 
 def _peak(g: np.ndarray) -> tuple[float, float]:

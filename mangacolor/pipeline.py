@@ -65,6 +65,10 @@ class Prepared:
     # descreened copy (mangacolor.descreen), made once here; None: the given page
     page: np.ndarray | None = None
 
+    def base(self, page: np.ndarray) -> np.ndarray:
+        """The page the colour goes onto: `page` as given, or its descreened copy."""
+        return page if self.page is None else self.page
+
     def soft(self) -> Transfer | None:
         return self.transfer.result() if isinstance(self.transfer, Future) else self.transfer
 
@@ -153,7 +157,7 @@ def finish(page: np.ndarray, pred: np.ndarray, prepared: Prepared, kind: str, re
                      cfg=solver, soft=prepared.soft())
     if kind == "lineart" and line_reach >= 0:  # the lines come from the page alone (compose.line_free)
         pred = line_free(pred, unpad(prepared.x[0], hw)[0], line_reach)
-    return compose(page if prepared.page is None else prepared.page, pred, kind)
+    return compose(prepared.base(page), pred, kind)
 
 
 def colorize(page: np.ndarray, predict: Predict, kind: str, hints: list[Hint] | None = None,

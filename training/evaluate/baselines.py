@@ -33,11 +33,6 @@ def mean_colour(page: np.ndarray, prepared: Prepared, kind: str, mean_lab: np.nd
     return finish(page, np.ascontiguousarray(pred), prepared, kind)
 
 
-def _base(page: np.ndarray, prepared: Prepared) -> np.ndarray:
-    """The page the colour goes onto: as given, or its descreened copy (Prepared.page)."""
-    return page if prepared.page is None else prepared.page
-
-
 def _unpadded(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = prepared.hw  # regions must not join through the padding
     return tuple(a[0][:, :h, :w] for a in (prepared.x, prepared.hint, prepared.mask))
@@ -55,7 +50,7 @@ def trapped_ball_planes(x: np.ndarray, hint: np.ndarray, mask: np.ndarray) -> np
 
 
 def trapped_ball_fill(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
-    return compose(_base(page, prepared), trapped_ball_planes(*_unpadded(prepared)), kind)
+    return compose(prepared.base(page), trapped_ball_planes(*_unpadded(prepared)), kind)
 
 
 def levin(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
@@ -64,11 +59,11 @@ def levin(page: np.ndarray, prepared: Prepared, kind: str) -> np.ndarray:
     x, hint, mask = _unpadded(prepared)
     user = (mask[0] >= 1.0).astype(np.float32)
     if not user.any():
-        return no_colour(_base(page, prepared))
+        return no_colour(prepared.base(page))
     pred = np.zeros(hint.shape, np.float32)
     pred[0] = 1.0  # line art: the colour layer is paper-light, laid under the lines
     pred[1:] = solve_levin(x[0], hint[1:] * user, user)
-    return compose(_base(page, prepared), pred, kind)
+    return compose(prepared.base(page), pred, kind)
 
 
 BASELINES = ("no colour", "mean colour", "trapped-ball fill", "levin 2004")
