@@ -25,10 +25,10 @@ WINDOW = 512           # the spectrum is taken over windows this big (a page's d
 
 
 def _windows(g: np.ndarray) -> list[np.ndarray]:
-    """(H, W) -> up to five WINDOW-sized views: the centre and the middles of the four quarters (a window
+    """(H, W, ...) -> up to five WINDOW-sized views: the centre and the middles of the four quarters (a window
     of paper alone has no peak; one of them usually holds tone). Each distinct window once: a page no bigger
     than WINDOW is one window."""
-    H, W = g.shape
+    H, W = g.shape[:2]
     h, w = min(H, WINDOW), min(W, WINDOW)
     origins = {}  # (y0, x0) -> None, in order
     for cy, cx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
@@ -57,10 +57,16 @@ def _peak(g: np.ndarray) -> tuple[float, float]:
     return float(values[i] / (np.median(spectrum[band]) + 1e-9)), float(1.0 / radius[i])
 
 
+def screen_peak(rgb: np.ndarray) -> tuple[float, float]:
+    """(H, W, 3) uint8 page -> (the sharpest spectral peak at a dot pitch over the page's windows, as a
+    multiple of the median there; its pitch in pixels). Input-kind detection reads the ratio too. Only the
+    windows are made gray: a page may be 40 MP."""
+    return max(_peak(to_gray(win)) for win in _windows(rgb))
+
+
 def dot_pitch(rgb: np.ndarray) -> float:
     """(H, W, 3) uint8 page -> the pitch of its dot screen in pixels, or 0.0 when it shows none."""
-    g = to_gray(rgb)
-    ratio, pitch = max(_peak(win) for win in _windows(g))
+    ratio, pitch = screen_peak(rgb)
     return pitch if ratio > PEAK else 0.0
 
 
