@@ -24,16 +24,16 @@ SIGMA = 0.35           # the blur's standard deviation, in dot pitches
 WINDOW = 512           # the spectrum is taken over windows this big (a page's dots are the same everywhere)
 
 
-def _windows(g: np.ndarray) -> list[np.ndarray]:
+def _windows(page: np.ndarray) -> list[np.ndarray]:
     """(H, W, ...) -> up to five WINDOW-sized views: the centre and the middles of the four quarters (a window
     of paper alone has no peak; one of them usually holds tone). Each distinct window once: a page no bigger
     than WINDOW is one window."""
-    H, W = g.shape[:2]
+    H, W = page.shape[:2]
     h, w = min(H, WINDOW), min(W, WINDOW)
     origins = {}  # (y0, x0) -> None, in order
     for cy, cx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
         origins[int(np.clip(cy * H - h / 2, 0, H - h)), int(np.clip(cx * W - w / 2, 0, W - w))] = None
-    return [g[y0:y0 + h, x0:x0 + w] for y0, x0 in origins]
+    return [page[y0:y0 + h, x0:x0 + w] for y0, x0 in origins]
 
 
 def _peak(g: np.ndarray) -> tuple[float, float]:
