@@ -3,12 +3,13 @@
 Cheap statistics on a 512 px thumbnail (the halftone peak on 512 px windows of the page itself); every
 front end lets the user override the guess (mode = lineart | grayscale | screentone).
 
-A page of paper and ink only is line art unless it shows halftone (ink that is mostly fine texture, or a
-sharp spectral peak at a dot pitch together with dots of ink or of paper: screentone) or pale fills (light
-gray over areas wider than a line: a light grayscale picture). A page with mid tones is grayscale unless its
-tones are fine texture (screentone). The halftone test was set on synthetic validation pages and judged on
-their colour: screentone pages are descreened (mangacolor.descreen) and colour several dB better as
-screentone than as line art, line art taken for screentone loses its hints' fill (docs/benchmarks.md).
+A page of paper and ink only is line art unless it shows halftone (a sharp spectral peak at a dot pitch,
+with ink that is mostly fine texture or with dots of ink or of paper: screentone; hatching is fine texture
+without the peak) or pale fills (light gray over areas wider than a line: a light grayscale picture). A
+page with mid tones is grayscale unless its tones are fine texture (screentone). The halftone test was set
+on synthetic validation pages and judged on their colour: screentone pages are descreened
+(mangacolor.descreen) and colour several dB better as screentone than as line art, line art taken for
+screentone loses its hints' fill (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -76,10 +77,11 @@ def detect_kind(rgb: np.ndarray) -> str:
         # or there are pale fills (a light grayscale picture)
         ink = ~paper
         texture = np.abs(g - box_mean(g, 1)) > 0.2
-        if ink.any() and (texture & ink).sum() / ink.sum() > TEXTURE_SHARE and ink.mean() > 0.15:
+        fine = ink.any() and (texture & ink).sum() / ink.sum() > TEXTURE_SHARE and ink.mean() > 0.15
+        # either way only with a screen in the spectrum: hatched and sketchy line art is fine texture too.
+        # The peak is taken on the page's own pixels: a thumbnail aliases the dots.
+        if (fine or dot_share(g) > DOT_SHARE) and screen_peak(rgb)[0] > HALFTONE_PEAK:
             return "screentone"
-        if dot_share(g) > DOT_SHARE and screen_peak(rgb)[0] > HALFTONE_PEAK:  # the page's own pixels: a
-            return "screentone"                                             # thumbnail aliases the dots
         if pale_fill_share(g) > PALE_SHARE:
             return "grayscale"
         return "lineart"
