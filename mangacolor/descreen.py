@@ -22,6 +22,7 @@ PITCHES = (2.5, 12.0)  # dot pitches looked for, in page pixels (a 300 to 1200 d
 PEAK = 25.0            # a dot screen: a spectral peak this many times the median at those pitches
 SIGMA = 0.35           # the blur's standard deviation, in dot pitches
 WINDOW = 512           # the spectrum is taken over windows this big (a page's dots are the same everywhere)
+HARMONIC_CONTRAST = 8.0  # a 0-degree screen's fundamental: a peak this many times its ring's median (_peak)
 
 
 def _windows(page: np.ndarray) -> list[np.ndarray]:
@@ -40,8 +41,9 @@ def _peak(g: np.ndarray) -> tuple[float, float]:
     """(h, w) gray -> (how far its sharpest spectral peak at a dot pitch stands above the median there,
     that peak's pitch in pixels). A Hann window keeps the window's edges from adding peaks of their own. The
     bins next to the two axes are left out: a picture's straight horizontal or vertical edges spread their
-    energy along them. A dot screen at 0 degrees then shows its diagonal harmonic, at the pitch / sqrt(2),
-    and is blurred a little less; a screen of lines at 0 degrees is not found."""
+    energy along them. A dot screen at 0 degrees then shows its diagonal harmonic first, at the pitch / sqrt(2),
+    and its fundamentals beside the axes give its pitch (_is_diagonal_harmonic); a screen of lines at 0
+    degrees is not found."""
     h, w = g.shape
     hann = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
     spectrum = np.abs(np.fft.rfft2((g - g.mean()) * hann))         # (h, w // 2 + 1)
@@ -54,7 +56,38 @@ def _peak(g: np.ndarray) -> tuple[float, float]:
     i = np.unravel_index(np.argmax(values), values.shape)
     if values[i] <= 0:  # a flat window
         return 0.0, 0.0
-    return float(values[i] / (np.median(spectrum[band]) + 1e-9)), float(1.0 / radius[i])
+    pitch = float(1.0 / radius[i])
+    if _is_diagonal_harmonic(spectrum, fy[i[0], 0], fx[0, i[1]], values[i]):
+        pitch *= 2.0**0.5
+    return float(values[i] / (np.median(spectrum[band]) + 1e-9)), pitch
+
+
+def _is_diagonal_harmonic(spectrum: np.ndarray, fy: float, fx: float, peak: float) -> bool:
+    """Whether the peak at (fy, fx) cycles per pixel is a dot screen's diagonal harmonic, its fundamentals lying
+    on or next to the axes, which the search leaves out: a square screen's fundamentals sit 45 degrees either side
+    of that harmonic at 1 / sqrt(2) of its frequency. Both must be peaks at least half as strong, and each HARMONIC_
+    CONTRAST times the median of its own ring (rotated copies of the point), where a picture's straight edges give
+    the axes a smooth ridge rather than a peak."""
+    h, w = spectrum.shape[0], 2 * (spectrum.shape[1] - 1)
+    for turn in (np.pi / 4, -np.pi / 4):
+        c, s = np.cos(turn) / np.sqrt(2.0), np.sin(turn) / np.sqrt(2.0)
+        gy, gx = c * fy + s * fx, -s * fy + c * fx
+        if _spectrum_at(spectrum, gy, gx, h, w) < 0.5 * peak:
+            return False
+        ring = [_spectrum_at(spectrum, gy * np.cos(a) + gx * np.sin(a), -gy * np.sin(a) + gx * np.cos(a), h, w)
+                for a in np.linspace(0, np.pi, 24, endpoint=False)]
+        if _spectrum_at(spectrum, gy, gx, h, w) < HARMONIC_CONTRAST * np.median(ring):
+            return False
+    return True
+
+
+def _spectrum_at(spectrum: np.ndarray, fy: float, fx: float, h: int, w: int) -> float:
+    """The rfft2 magnitude at (fy, fx) cycles per pixel: the largest of the 3 x 3 bins around it (a peak between
+    bins), the half plane the rfft leaves out read through the spectrum's symmetry."""
+    if fx < 0:
+        fy, fx = -fy, -fx
+    y, x = int(round(fy * h)) % h, int(round(fx * w))
+    return float(spectrum[np.arange(y - 1, y + 2)[:, None] % h, np.clip(np.arange(x - 1, x + 2), 0, spectrum.shape[1] - 1)].max())
 
 
 def screen_peak(rgb: np.ndarray) -> tuple[float, float]:
@@ -80,5 +113,5 @@ def descreen(rgb: np.ndarray, pitch: float | None = None) -> np.ndarray:
     plane = levels if levels is not None else np.round(to_gray(rgb) * 255).astype(np.uint8)
     gray = Image.fromarray(np.ascontiguousarray(plane))
     # Pillow's Gaussian blur works on the 8-bit page in C, with no full-size float copies (pages go to 40 MP)
-    soft = np.asarray(gray.filter(ImageFilter.GaussianBlur(SIGMA * pitch)))
+    soft = np.asarray(gray.filter(ImageFilter.GaussianBlur(float(SIGMA * pitch))))
     return np.repeat(soft[..., None], 3, axis=2)
