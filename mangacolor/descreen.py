@@ -57,35 +57,34 @@ def _peak(g: np.ndarray) -> tuple[float, float]:
     if values[i] <= 0:  # a flat window
         return 0.0, 0.0
     pitch = float(1.0 / radius[i])
-    if _is_diagonal_harmonic(spectrum, fy[i[0], 0], fx[0, i[1]], values[i]):
+    if _is_diagonal_harmonic(spectrum, w, fy[i[0], 0], fx[0, i[1]], values[i]):
         pitch *= 2.0**0.5
     return float(values[i] / (np.median(spectrum[band]) + 1e-9)), pitch
 
 
-def _is_diagonal_harmonic(spectrum: np.ndarray, fy: float, fx: float, peak: float) -> bool:
+def _is_diagonal_harmonic(spectrum: np.ndarray, w: int, fy: float, fx: float, peak: float) -> bool:
     """Whether the peak at (fy, fx) cycles per pixel is a dot screen's diagonal harmonic, its fundamentals lying
     on or next to the axes, which the search leaves out: a square screen's fundamentals sit 45 degrees either side
     of that harmonic at 1 / sqrt(2) of its frequency. Both must be peaks at least half as strong, and each HARMONIC_
     CONTRAST times the median of its own ring (rotated copies of the point), where a picture's straight edges give
-    the axes a smooth ridge rather than a peak."""
-    h, w = spectrum.shape[0], 2 * (spectrum.shape[1] - 1)
+    the axes a smooth ridge rather than a peak. w: the window's width (the rfft keeps w // 2 + 1 columns)."""
     for turn in (np.pi / 4, -np.pi / 4):
         c, s = np.cos(turn) / np.sqrt(2.0), np.sin(turn) / np.sqrt(2.0)
         gy, gx = c * fy + s * fx, -s * fy + c * fx
-        if _spectrum_at(spectrum, gy, gx, h, w) < 0.5 * peak:
-            return False
-        ring = [_spectrum_at(spectrum, gy * np.cos(a) + gx * np.sin(a), -gy * np.sin(a) + gx * np.cos(a), h, w)
+        value = _spectrum_at(spectrum, w, gy, gx)
+        ring = [_spectrum_at(spectrum, w, gy * np.cos(a) + gx * np.sin(a), -gy * np.sin(a) + gx * np.cos(a))
                 for a in np.linspace(0, np.pi, 24, endpoint=False)]
-        if _spectrum_at(spectrum, gy, gx, h, w) < HARMONIC_CONTRAST * np.median(ring):
+        if value < 0.5 * peak or value < HARMONIC_CONTRAST * np.median(ring):
             return False
     return True
 
 
-def _spectrum_at(spectrum: np.ndarray, fy: float, fx: float, h: int, w: int) -> float:
-    """The rfft2 magnitude at (fy, fx) cycles per pixel: the largest of the 3 x 3 bins around it (a peak between
-    bins), the half plane the rfft leaves out read through the spectrum's symmetry."""
+def _spectrum_at(spectrum: np.ndarray, w: int, fy: float, fx: float) -> float:
+    """The rfft2 magnitude of a window w wide at (fy, fx) cycles per pixel: the largest of the 3 x 3 bins around
+    it (a peak between bins), the half plane the rfft leaves out read through the spectrum's symmetry."""
     if fx < 0:
         fy, fx = -fy, -fx
+    h = spectrum.shape[0]
     y, x = int(round(fy * h)) % h, int(round(fx * w))
     return float(spectrum[np.arange(y - 1, y + 2)[:, None] % h, np.clip(np.arange(x - 1, x + 2), 0, spectrum.shape[1] - 1)].max())
 
