@@ -247,3 +247,19 @@ def test_eval_solver_settings_change_hinted_gray_pages_only(tiny_runs, dataset_d
     capsys.readouterr()
     assert main([*args, "--solver", "data_wieght=1", "--out", str(tmp_path / "c")]) == 2
     assert "KEY one of data_weight" in capsys.readouterr().err
+
+
+def test_eval_one_kind_scores_the_same_pages_as_all_three(tiny_runs, dataset_dir, tmp_path, capsys):
+    args = ["eval", str(tiny_runs[0] / "best"), "--data", str(dataset_dir), "--limit", "2", "--size", "70",
+            "--hint-counts", "0", "8", "--baselines", "levin 2004"]
+    assert main([*args, "--out", str(tmp_path / "all")]) == 0
+    assert main([*args, "--kinds", "screentone", "--out", str(tmp_path / "one")]) == 0
+    every, one = (json.loads((tmp_path / d / "metrics.json").read_text())["metrics"] for d in ("all", "one"))
+    for method in every:
+        assert set(one[method]) == {"screentone"}
+        assert one[method]["screentone"] == every[method]["screentone"]  # seeded by kind, not by its place
+    assert "kinds screentone." in (tmp_path / "one/report.md").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*args, "--kinds", "manga", "--out", str(tmp_path / "bad")])
+    assert "invalid choice: 'manga'" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from mangacolor.contract import REFINE_MODES
+from mangacolor.contract import KINDS, REFINE_MODES
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -33,6 +33,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "e.g. --solver data_weight=0.02 to compare a setting")
     p.add_argument("--hint-counts", type=int, nargs="+", default=None, metavar="N",
                    help="hint counts of the curve (default: 0 1 2 5 8 10 20 32 50)")
+    p.add_argument("--kinds", nargs="+", default=KINDS, choices=KINDS, metavar="KIND",
+                   help="input kinds to score (default: all: %(default)s); each gets the same pages and hints as "
+                        "in a run of all three")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
                    help="baselines to score next to the models (default: all: no colour, mean colour, trapped-ball "
                         "fill, levin 2004; quote names with spaces; none: give the option alone)")
@@ -62,6 +65,7 @@ def run(args) -> int:
         raise ValueError(f"unknown baselines {sorted(bad)}; choose from {list(BASELINES)}")
     cfg = EvalConfig(data=args.data, split=args.split, size=args.size, limit=args.limit, seed=args.seed,
                      refine=args.refine, sources=tuple(args.sources), solver=solver_config(args.solver),
+                     kinds=tuple(dict.fromkeys(args.kinds)),
                      baselines=BASELINES if args.baselines is None else tuple(args.baselines),
                      **({"hint_counts": tuple(args.hint_counts)} if args.hint_counts else {}))
     t = time.time()
