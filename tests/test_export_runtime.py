@@ -48,6 +48,8 @@ def test_model_card_prints_the_evaluation_as_a_table(tmp_path):
     lines = metrics_table({"split": "characters", "metrics": {"fast": {"grayscale": curve}}})
     assert "| fast | grayscale | 22.77 | 23.50 |" in lines and "characters split" in lines[2]
     assert "None attached" in metrics_table(None)[-1]
+    dated = metrics_table({"split": "test", "metrics": {"fast": {"grayscale": curve}}}, "0.1.0+abc1234")
+    assert "measured at export with code 0.1.0+abc1234" in dated[2]  # a reader knows which code scored it
 
 
 @pytest.mark.parametrize("shape", [(1, 37, 61), (3, 50, 35), (2, 251, 173)])

@@ -7,14 +7,17 @@ import json
 from pathlib import Path
 
 
-def metrics_table(metrics: dict | None) -> list[str]:
+def metrics_table(metrics: dict | None, code_version: str = "") -> list[str]:
     """The attached evaluation as markdown: PSNR (dB) per method and kind at each hint count (all of it is in
-    card.json)."""
+    card.json). code_version: the code that measured it, named because later code (the solver, descreening) scores
+    the same weights differently."""
     if not metrics:
         return ["## Evaluation", "", "None attached (export with --metrics)."]
     by_method = metrics["metrics"]
     settings = [k for k in next(iter(next(iter(by_method.values())).values())) if k != "mix"]
-    lines = ["## Evaluation", "", f"PSNR in dB on the {metrics['split']} split by number of hints (`mangacolor eval`).",
+    lines = ["## Evaluation", "", f"PSNR in dB on the {metrics['split']} split by number of hints (`mangacolor eval`)"
+             + (f", measured at export with code {code_version}; later code may score the same weights "
+                "differently (newer reports: the model's `eval/` folder and the README)." if code_version else "."),
              "", "| method | kind | " + " | ".join(settings) + " |", "|---|---|" + "---|" * len(settings)]
     for method, kinds in by_method.items():
         for kind, curve in kinds.items():
@@ -46,7 +49,7 @@ def write_card(folder: Path, meta: dict, checks: dict) -> None:
               "## Provenance", "", f"- training config hash: {meta['training_config_hash']}",
               f"- data manifest hash: {meta['data_manifest_hash']}", f"- trained steps: {meta['trained_steps']}",
               f"- trained on: {'; '.join(meta.get('trained_on', ['unknown']))}", ""]
-    lines += metrics_table(meta["metrics"]) + ["", "## Training data licences", ""]
+    lines += metrics_table(meta["metrics"], meta.get("code_version", "")) + ["", "## Training data licences", ""]
     lic = meta["licenses"]
     lines += ([f"- {x['source']}: {x['license']}. {x['attribution']}" for x in lic] if isinstance(lic, list)
               else [f"- {lic}"])
