@@ -34,8 +34,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-counts", type=int, nargs="+", default=None, metavar="N",
                    help="hint counts of the curve (default: 0 1 2 5 8 10 20 32 50)")
     p.add_argument("--kinds", nargs="+", default=KINDS, choices=KINDS, metavar="KIND",
-                   help="input kinds to score (default: all: %(default)s); each gets the same pages and hints as "
-                        "in a run of all three")
+                   help="input kinds to score: lineart, grayscale, screentone (default: all three); each gets the "
+                        "same pages and hints as in a run of all three")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
                    help="baselines to score next to the models (default: all: no colour, mean colour, trapped-ball "
                         "fill, levin 2004; quote names with spaces; none: give the option alone)")
