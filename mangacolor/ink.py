@@ -26,7 +26,7 @@ NEAR = 2.0             # a kept piece comes within this many pitches of open pap
 RING = 1.0             # ...and no tone lies within this many pitches of it
 PERIODIC_SHARE = 0.3   # tone: this share of a piece's pixels repeat along both axes
 CHAIN_SHARE = 0.5      # tone: this share of a dot's pixels have dots on both sides along one axis
-INK, RIM = 128, 250    # ink is darker than INK; a kept piece takes its antialiased rim (lighter than RIM: paper) along
+INK, RIM = 128, 250    # ink: darker than INK; a kept piece takes its 1-pixel antialiased rim with it, up to RIM (paper)
 
 
 def _window(pitches: float, pitch: float) -> int:
