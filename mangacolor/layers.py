@@ -63,23 +63,28 @@ def flat_colours(page: np.ndarray, coloured: np.ndarray) -> np.ndarray:
     return flats
 
 
-def layers(page: np.ndarray, coloured: np.ndarray, kind: str) -> list[tuple[str, np.ndarray, str]]:
-    """(name, pixels, OpenRaster composite-op) from top to bottom for a page coloured as `kind`."""
+def layers(page: np.ndarray, coloured: np.ndarray, kind: str,
+           base: np.ndarray | None = None) -> list[tuple[str, np.ndarray, str]]:
+    """(name, pixels, OpenRaster composite-op) from top to bottom for a page coloured as `kind`. base: the page
+    the colour was composed onto when the caller has it (mangacolor.pipeline.Prepared.base); None: made here."""
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {KINDS}")
     if page.shape != coloured.shape or page.ndim != 3 or page.shape[2] != 3:
         raise ValueError(f"page {page.shape} and coloured page {coloured.shape} must be the same (H, W, 3)")
     if kind == "lineart":
         return [("lines", page_layer(page), "svg:multiply"), ("colours", flat_colours(page, coloured), "svg:src-over")]
-    base = descreen(page) if kind == "screentone" else page  # the tones the colour was composed on
+    if base is None:
+        base = descreen(page) if kind == "screentone" else page  # the tones the colour was composed on
     return [("colour", coloured, "svg:color"), ("page", page_layer(base), "svg:src-over")]
 
 
-def to_ora(page: np.ndarray, coloured: np.ndarray, kind: str, png: bytes | None = None) -> bytes:
+def to_ora(page: np.ndarray, coloured: np.ndarray, kind: str, png: bytes | None = None,
+           base: np.ndarray | None = None) -> bytes:
     """The page's layers as an OpenRaster file (bytes): `mimetype` first and stored, as the format asks,
     stack.xml, one PNG per layer, mergedimage.png (the coloured page) and a thumbnail. png: the coloured
-    page as PNG when the caller has it already; it is also a gray page's colour layer, so encoded once."""
-    stack = layers(page, coloured, kind)
+    page as PNG when the caller has it already; it is also a gray page's colour layer, so encoded once.
+    base: as in `layers` (a screentone page's descreened copy is not made twice)."""
+    stack = layers(page, coloured, kind, base)
     merged = encode_png(coloured, 1) if png is None else png
     h, w = page.shape[:2]
     thumb = Image.fromarray(coloured)

@@ -224,3 +224,6 @@ def test_screentone_layers_lay_the_colour_on_the_descreened_tones():
     # within Color's luminosity-vs-L* gap (about 8 levels on this saturated red and blue); over the dotted page
     # as it was, the layers would be about 68 levels off
     assert np.abs(composite(stack) - coloured).mean() < 10
+    # the service hands over the copy the pipeline composed onto (Prepared.base): used as it is, not made again
+    base = np.full_like(page, 200)
+    assert (layers(page, coloured, "screentone", base=base)[1][1] == 200).all()
